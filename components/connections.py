@@ -1,0 +1,186 @@
+"""Allowing connections, not adding rules (the CDK `Connections` idea, seed 000).
+
+`a.allow_to(b, Port.tcp(2049), "NFS")` emits two standalone resources: an `aws.vpc.SecurityGroupIngressRule` on b's
+group admitting a, and the matching `aws.vpc.SecurityGroupEgressRule` on a's group. Groups themselves never carry
+inline rules, so two groups that allow each other can always be created (groups first, then rules): the
+"Circular dependency" of seed 000 cannot be written with this module.
+
+Logical names come from the peers' names and the port ("share-allows-tcp2049-from-host"), never from variable
+names or list positions, so refactoring the program does not replace rules. Asking for the same rule twice, from
+either side, yields one pair.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+# Characters AWS accepts in a security group or rule description.
+_DESCRIPTION = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Port:
+    """A protocol and port range, as a value: `Port.tcp(443)`, `Port.tcp_range(8000, 8080)`, `Port.all_traffic()`."""
+
+    protocol: str  # "tcp", "udp" or "-1" (all)
+    from_port: int | None
+    to_port: int | None
+
+    @classmethod
+    def tcp(cls, port: int) -> Port:
+        return cls.tcp_range(port, port)
+
+    @classmethod
+    def tcp_range(cls, start: int, end: int) -> Port:
+        if not 0 <= start <= end <= 65535:
+            raise ValueError(f"a TCP port range needs 0 <= start <= end <= 65535, got {start}-{end}")
+        return cls("tcp", start, end)
+
+    @classmethod
+    def udp(cls, port: int) -> Port:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"a UDP port needs 0 <= port <= 65535, got {port}")
+        return cls("udp", port, port)
+
+    @classmethod
+    def all_traffic(cls) -> Port:
+        return cls("-1", None, None)
+
+    def __str__(self) -> str:
+        if self.protocol == "-1":
+            return "all traffic"
+        if self.from_port == self.to_port:
+            return f"{self.protocol}/{self.from_port}"
+        return f"{self.protocol}/{self.from_port}-{self.to_port}"
+
+    @property
+    def slug(self) -> str:
+        """The port's part of a logical name: tcp443, tcp8000-8080, all."""
+        if self.protocol == "-1":
+            return "all"
+        if self.from_port == self.to_port:
+            return f"{self.protocol}{self.from_port}"
+        return f"{self.protocol}{self.from_port}-{self.to_port}"
+
+    def rule_args(self) -> dict[str, object]:
+        # AWS rejects ports on an all-protocol rule.
+        if self.protocol == "-1":
+            return {"ip_protocol": "-1"}
+        return {"ip_protocol": self.protocol, "from_port": self.from_port, "to_port": self.to_port}
+
+
+def check_description(text: str, what: str) -> str:
+    if not _DESCRIPTION.match(text):
+        raise ValueError(
+            f"{what} {text!r} has characters AWS rejects or is over 255 characters: use letters, digits, spaces "
+            "and ._-:/()#,@[]+=&;{}!$*"
+        )
+    return text
+
+
+def security_group(
+    name: str, *, vpc_id: pulumi.Input[str], description: str, parent: pulumi.Resource
+) -> aws.ec2.SecurityGroup:
+    """A group with no inline rules at all: every rule is a standalone resource made by `Connections`.
+
+    Leaving `ingress`/`egress` unset also drops the allow-all egress AWS adds to a new group (the provider
+    removes it on create), so a group allows nothing until a connection is allowed.
+    """
+    return aws.ec2.SecurityGroup(
+        name,
+        vpc_id=vpc_id,
+        description=check_description(description, "security group description"),
+        tags={"Name": name},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+@dataclass(eq=False)
+class PrefixListPeer:
+    """A managed prefix list as a peer, e.g. S3's, reached through the gateway endpoint."""
+
+    name: str
+    prefix_list_id: pulumi.Input[str]
+
+
+@dataclass(eq=False)
+class Connections:
+    """The security group of one thing (the SSM host, the file share, ...), and the connections allowed to it.
+
+    `name` is the thing's name in the user's words; it appears in rule names and descriptions.
+    `owner` is the component the group belongs to: rules on this group are its children.
+    """
+
+    name: str
+    group: aws.ec2.SecurityGroup
+    owner: pulumi.Resource
+    _ingress: dict[tuple[str, Port], aws.vpc.SecurityGroupIngressRule] = field(default_factory=dict, repr=False)
+    _egress: dict[tuple[str, Port], aws.vpc.SecurityGroupEgressRule] = field(default_factory=dict, repr=False)
+    _peers: dict[str, object] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"connection name {self.name!r}: expected lowercase words joined by '-'")
+
+    def allow_from(self, other: Connections | PrefixListPeer, port: Port, description: str) -> None:
+        """Let `other` open connections to this thing on `port`: ingress here, and egress on `other`."""
+        if isinstance(other, PrefixListPeer):
+            self._ingress_rule(other, port, description)
+            return
+        other.allow_to(self, port, description)
+
+    def allow_to(self, other: Connections | PrefixListPeer, port: Port, description: str) -> None:
+        """Let this thing open connections to `other` on `port`: egress here, and ingress on `other`."""
+        check_description(description, "connection description")
+        self._egress_rule(other, port, description)
+        if isinstance(other, Connections):
+            other._ingress_rule(self, port, description)
+
+    def ingress_rules(self) -> list[aws.vpc.SecurityGroupIngressRule]:
+        return list(self._ingress.values())
+
+    def egress_rules(self) -> list[aws.vpc.SecurityGroupEgressRule]:
+        return list(self._egress.values())
+
+    def _remember(self, peer: Connections | PrefixListPeer) -> None:
+        # Two different peers with one name would produce colliding rule names.
+        known = self._peers.setdefault(peer.name, peer)
+        if known is not peer:
+            raise ValueError(f"two different peers of {self.name!r} are both named {peer.name!r}")
+
+    def _ingress_rule(self, source: Connections | PrefixListPeer, port: Port, description: str) -> None:
+        self._rule("ingress", source, port, description)
+
+    def _egress_rule(self, target: Connections | PrefixListPeer, port: Port, description: str) -> None:
+        self._rule("egress", target, port, description)
+
+    def _rule(self, direction: str, peer: Connections | PrefixListPeer, port: Port, description: str) -> None:
+        rules: dict = self._ingress if direction == "ingress" else self._egress
+        key = (peer.name, port)
+        if key in rules:
+            return
+        self._remember(peer)
+        verb, preposition, resource = (
+            ("allows", "from", aws.vpc.SecurityGroupIngressRule)
+            if direction == "ingress"
+            else ("sends", "to", aws.vpc.SecurityGroupEgressRule)
+        )
+        target = (
+            {"referenced_security_group_id": peer.group.id}
+            if isinstance(peer, Connections)
+            else {"prefix_list_id": peer.prefix_list_id}
+        )
+        rules[key] = resource(
+            f"{self.name}-{verb}-{port.slug}-{preposition}-{peer.name}",
+            security_group_id=self.group.id,
+            description=check_description(f"{port} {preposition} {peer.name}: {description}", "rule description"),
+            tags={"Name": f"{self.name} {preposition} {peer.name} {port}"},
+            **target,
+            **port.rule_args(),
+            opts=pulumi.ResourceOptions(parent=self.owner),
+        )

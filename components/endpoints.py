@@ -1,0 +1,106 @@
+"""VpcEndpoints: the only way out of the VPC. Interface endpoints behind their own endpoint group, and the S3
+gateway on every route table.
+
+The endpoint group admits nothing until `allow_from(consumer)` is called; then it admits 443 from that consumer's
+group, and the consumer gets the matching 443 egress (seed 003's root cause was the missing ingress half; seed 002's
+fix was the missing egress half).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.catalog import ENDPOINT_SERVICES
+from components.connections import Connections, Port, PrefixListPeer, security_group
+from components.network import PrivateNetwork
+
+HTTPS = Port.tcp(443)
+
+
+@dataclass(frozen=True)
+class VpcEndpointsArgs:
+    network: PrivateNetwork
+    region: str
+    # Service names from the catalogue, e.g. ("ssm", "ssmmessages", "s3").
+    services: tuple[str, ...]
+    # AZs that get an interface endpoint network interface (each is billed per hour, even idle).
+    zones: tuple[str, ...]
+
+
+class VpcEndpoints(pulumi.ComponentResource):
+    connections: Connections
+    interface_endpoints: dict[str, aws.ec2.VpcEndpoint]
+    gateway_endpoints: dict[str, aws.ec2.VpcEndpoint]
+    s3_prefix_list: PrefixListPeer | None
+
+    def __init__(self, name: str, args: VpcEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airgap:endpoints:VpcEndpoints", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        unknown = [s for s in args.services if s not in ENDPOINT_SERVICES]
+        if unknown:
+            raise ValueError(f"unknown endpoint services {unknown}: expected names from {list(ENDPOINT_SERVICES)}")
+        vpc_id = args.network.vpc.id
+
+        group = security_group(
+            "endpoint-group",
+            vpc_id=vpc_id,
+            description="Interface VPC endpoints: HTTPS from the groups allowed to use them",
+            parent=self,
+        )
+        self.connections = Connections("endpoint-group", group, self)
+
+        self.interface_endpoints = {}
+        self.gateway_endpoints = {}
+        for service in (ENDPOINT_SERVICES[s] for s in args.services):
+            if service.kind == "Interface":
+                self.interface_endpoints[service.name] = aws.ec2.VpcEndpoint(
+                    service.slug,
+                    vpc_id=vpc_id,
+                    service_name=service.service_name(args.region),
+                    vpc_endpoint_type="Interface",
+                    # The SDKs and the SSM agent call the public service names; private DNS makes those names
+                    # resolve to these interfaces inside the VPC.
+                    private_dns_enabled=True,
+                    subnet_ids=[args.network.subnets[z].id for z in args.zones],
+                    security_group_ids=[group.id],
+                    tags={"Name": f"{name}-{service.slug}"},
+                    opts=child,
+                )
+            else:
+                self.gateway_endpoints[service.name] = aws.ec2.VpcEndpoint(
+                    service.slug,
+                    vpc_id=vpc_id,
+                    service_name=service.service_name(args.region),
+                    vpc_endpoint_type="Gateway",
+                    route_table_ids=[t.id for t in args.network.route_tables.values()],
+                    tags={"Name": f"{name}-{service.slug}"},
+                    opts=child,
+                )
+
+        s3 = self.gateway_endpoints.get("s3")
+        # A consumer whose egress is limited to the endpoint group could not reach S3 through the gateway:
+        # the gateway's traffic goes to S3's public ranges, named by this prefix list.
+        self.s3_prefix_list = PrefixListPeer("s3-prefix-list", s3.prefix_list_id) if s3 else None
+
+        self.dns_names = {
+            name: ep.dns_entries.apply(lambda entries: entries[0].dns_name if entries else "")
+            for name, ep in self.interface_endpoints.items()
+        }
+        self.register_outputs(
+            {
+                "endpointGroupId": group.id,
+                "interfaceEndpoints": {n: ep.id for n, ep in self.interface_endpoints.items()},
+                "gatewayEndpoints": {n: ep.id for n, ep in self.gateway_endpoints.items()},
+            }
+        )
+
+    def allow_from(self, *consumers: Connections) -> None:
+        """Let each consumer use every endpoint: 443 to the endpoint group (both sides) and 443 to S3."""
+        for consumer in consumers:
+            if self.interface_endpoints:
+                consumer.allow_to(self.connections, HTTPS, "AWS APIs through the interface endpoints")
+            if self.s3_prefix_list is not None:
+                consumer.allow_to(self.s3_prefix_list, HTTPS, "S3 through the gateway endpoint")

@@ -1,0 +1,90 @@
+"""PrivateNetwork: a VPC with isolated subnets only. No Internet Gateway, NAT, Elastic IP or default route, ever.
+
+Not `awsx.ec2.Vpc`: it creates an Internet Gateway even when every subnet is isolated, which is exactly the
+internet path this project exists to rule out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class PrivateNetworkArgs:
+    cidr: ipaddress.IPv4Network
+    # AZ name -> that AZ's isolated subnet CIDR.
+    subnets: dict[str, ipaddress.IPv4Network]
+
+
+class PrivateNetwork(pulumi.ComponentResource):
+    """The VPC, one isolated subnet and route table per AZ, and the default security group emptied."""
+
+    vpc: aws.ec2.Vpc
+    subnets: dict[str, aws.ec2.Subnet]
+    route_tables: dict[str, aws.ec2.RouteTable]
+    subnet_ids: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airgap:network:PrivateNetwork", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.vpc = aws.ec2.Vpc(
+            "vpc",
+            cidr_block=str(args.cidr),
+            # Private DNS for interface endpoints resolves only with both on (the endpoints' service names must
+            # resolve to their private IPs, or the agent goes to the public endpoint and times out).
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": name},
+            opts=child,
+        )
+        # Adopted with no rules: the provider strips AWS's "all traffic from this group" rules. Nothing may use
+        # the default group; traffic inside the VPC is allowed group-to-group by name (seed 004).
+        self.default_security_group = aws.ec2.DefaultSecurityGroup(
+            "default-group-emptied",
+            vpc_id=self.vpc.id,
+            tags={"Name": f"{name}-default-unused"},
+            opts=child,
+        )
+
+        self.subnets = {}
+        self.route_tables = {}
+        for zone, cidr in args.subnets.items():
+            subnet = aws.ec2.Subnet(
+                f"isolated-{zone}",
+                vpc_id=self.vpc.id,
+                cidr_block=str(cidr),
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-isolated-{zone}"},
+                opts=child,
+            )
+            # Its own table with only the implicit local route; the S3 gateway endpoint adds its prefix-list
+            # route here. There is no 0.0.0.0/0 to add: no gateway exists to point it at.
+            table = aws.ec2.RouteTable(
+                f"isolated-{zone}",
+                vpc_id=self.vpc.id,
+                tags={"Name": f"{name}-isolated-{zone}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"isolated-{zone}",
+                subnet_id=subnet.id,
+                route_table_id=table.id,
+                opts=child,
+            )
+            self.subnets[zone] = subnet
+            self.route_tables[zone] = table
+
+        self.subnet_ids = pulumi.Output.all(*[s.id for s in self.subnets.values()])
+        self.register_outputs(
+            {
+                "vpcId": self.vpc.id,
+                "subnetIds": self.subnet_ids,
+                "routeTableIds": [t.id for t in self.route_tables.values()],
+            }
+        )

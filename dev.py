@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""The project's two everyday commands, on a machine that has only python3:
+
+    python3 dev.py plan     # what the dev stack would create, evaluated offline (no AWS account needed)
+    python3 dev.py test     # the test suite (ruff, then pytest)
+
+The first run creates .venv/ (the same virtualenv Pulumi.yaml names) from the pinned requirements; later runs reuse
+it until a requirements file changes. Anything after the command is passed on: `python3 dev.py plan --help`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "policy/requirements.txt")
+STAMP = VENV / ".airgap-requirements"
+COMMANDS = {
+    "plan": ["-m", "offline.plan"],
+    "test": None,  # ruff, then pytest; see run_tests
+}
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def requirements_digest() -> str:
+    digest = hashlib.sha256()
+    for name in REQUIREMENTS:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> Path:
+    wanted = requirements_digest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted and venv_python().exists():
+        return venv_python()
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under whatever python3 the machine has
+        sys.exit(f"airgap needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    print(f"dev.py: installing the pinned requirements into {VENV.relative_to(ROOT)}/ (first run only)",
+          file=sys.stderr)
+    if not venv_python().exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "-r", str(ROOT / "requirements-dev.txt")], check=True)
+    STAMP.write_text(wanted)
+    return venv_python()
+
+
+def run_tests(python: Path, extra: list[str]) -> int:
+    lint = subprocess.run([str(python), "-m", "ruff", "check", "."], cwd=ROOT)
+    if lint.returncode != 0:
+        print("dev.py test: ruff found problems (above); fix them or run `ruff check --fix`.", file=sys.stderr)
+        return lint.returncode
+    return subprocess.run([str(python), "-m", "pytest", *extra], cwd=ROOT).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    command, extra = argv[0], argv[1:]
+    python = ensure_venv()
+    if command == "test":
+        return run_tests(python, extra)
+    return subprocess.run([str(python), *COMMANDS[command], *extra], cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

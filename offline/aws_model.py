@@ -1,0 +1,179 @@
+"""What AWS (through the provider) adds to a resource, and what the program's invokes return, for offline runs.
+
+Two modes, as the engine has them:
+- preview of a new stack: nothing exists yet, so every value AWS computes (ids, ARNs, DNS names) is unknown;
+  only what the provider knows up front (inputs, auto-names) is known.
+- update: every computed value is known; realistic shapes (vpc-…, sg-…, arn:aws:…) so code that parses them runs.
+
+Invokes are answered only for the tokens the program is known to call; anything else fails loudly, so the program
+cannot grow an invoke the real provider lacks without a test noticing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+ACCOUNT = "123456789012"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+# Zones per region as a new account sees them (ap-northeast-1b is closed to new accounts).
+ZONES: dict[str, tuple[str, ...]] = {
+    "ap-northeast-1": ("a", "c", "d"),
+    "us-east-1": ("a", "b", "c", "d", "e", "f"),
+    "us-west-2": ("a", "b", "c", "d"),
+    "eu-west-1": ("a", "b", "c"),
+}
+
+
+def _hex(seed: str, n: int) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:n]
+
+
+class Ctx:
+    def __init__(self, type_: str, name: str, urn: str, inputs: dict[str, Any], region: str) -> None:
+        self.type, self.name, self.urn, self.inputs, self.region = type_, name, urn, inputs, region
+
+    def aws_id(self, prefix: str) -> str:
+        return f"{prefix}-0{_hex(self.urn, 16)}"
+
+    @property
+    def autoname(self) -> str:
+        return f"{self.name}-{_hex(self.urn, 7)}"
+
+    def arn(self, service: str, resource: str, region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{ACCOUNT}:{resource}"
+
+
+Computed = Callable[[Ctx, str], dict[str, Any]]
+
+
+def _ec2(kind: str, prefix: str, extra: Callable[[Ctx, str], dict[str, Any]] | None = None) -> tuple[str, Computed]:
+    def computed(c: Ctx, id_: str) -> dict[str, Any]:
+        out = {"arn": c.arn("ec2", f"{kind}/{id_}"), "ownerId": ACCOUNT}
+        out.update(extra(c, id_) if extra else {})
+        return out
+
+    return prefix, computed
+
+
+def _endpoint(c: Ctx, id_: str) -> dict[str, Any]:
+    service = c.inputs.get("serviceName", "")
+    if c.inputs.get("vpcEndpointType") == "Gateway":
+        return {"prefixListId": "pl-61a54008", "cidrBlocks": ["52.219.136.0/22"], "dnsEntries": [],
+                "networkInterfaceIds": [], "state": "available"}
+    short = service.split(".", 3)[-1] if service.count(".") >= 3 else service
+    return {
+        "dnsEntries": [{"dnsName": f"{id_}-{_hex(id_, 8)}.{short}.{c.region}.vpce.amazonaws.com",
+                        "hostedZoneId": "Z2E726K9Y6RL4W"}],
+        "networkInterfaceIds": [f"eni-0{_hex(id_ + str(i), 16)}" for i, _ in enumerate(c.inputs.get("subnetIds", []))],
+        "prefixListId": "",
+        "state": "available",
+    }
+
+
+# type token -> (how its id looks, what else AWS computes). Ids: an AWS prefix, or a callable for named things.
+MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
+    "aws:ec2/vpc:Vpc": _ec2("vpc", "vpc", lambda c, i: {
+        "defaultSecurityGroupId": c.aws_id("sg"), "mainRouteTableId": c.aws_id("rtb"),
+        "defaultNetworkAclId": c.aws_id("acl"), "defaultRouteTableId": c.aws_id("rtb")}),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("security-group", "sg", lambda c, i: {
+        "name": "default", "ingress": [], "egress": []}),
+    "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
+    "aws:ec2/routeTable:RouteTable": _ec2("route-table", "rtb"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("rtbassoc", lambda c, i: {}),
+    "aws:ec2/securityGroup:SecurityGroup": _ec2("security-group", "sg"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ec2(
+        "security-group-rule", "sgr", lambda c, i: {"securityGroupRuleId": i}),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _ec2(
+        "security-group-rule", "sgr", lambda c, i: {"securityGroupRuleId": i}),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpc-endpoint", "vpce", _endpoint),
+    "aws:ec2/instance:Instance": _ec2("instance", "i", lambda c, i: {
+        "privateIp": f"10.40.0.{int(_hex(i, 2), 16) % 200 + 20}", "primaryNetworkInterfaceId": c.aws_id("eni"),
+        "privateDns": f"ip-10-40-0-20.{c.region}.compute.internal", "instanceState": "running"}),
+    "aws:iam/role:Role": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+        "arn": c.arn("iam", f"role/{i}", region=False), "name": i, "uniqueId": f"AROA{_hex(i, 17).upper()}"}),
+    "aws:iam/instanceProfile:InstanceProfile": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+        "arn": c.arn("iam", f"instance-profile/{i}", region=False), "name": i}),
+    "aws:iam/rolePolicy:RolePolicy": (lambda c: f"{c.inputs.get('role', 'role')}:{c.autoname}",
+                                      lambda c, i: {"name": i.split(":", 1)[1]}),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (lambda c: c.autoname, lambda c, i: {}),
+    "aws:efs/fileSystem:FileSystem": ("fs", lambda c, i: {
+        "arn": c.arn("elasticfilesystem", f"file-system/{i}"), "dnsName": f"{i}.efs.{c.region}.amazonaws.com",
+        "ownerId": ACCOUNT, "numberOfMountTargets": 0}),
+    "aws:efs/mountTarget:MountTarget": ("fsmt", lambda c, i: {
+        "ipAddress": "10.40.0.10", "networkInterfaceId": c.aws_id("eni"), "ownerId": ACCOUNT}),
+    "aws:efs/accessPoint:AccessPoint": ("fsap", lambda c, i: {
+        "arn": c.arn("elasticfilesystem", f"access-point/{i}"), "ownerId": ACCOUNT}),
+    "aws:efs/fileSystemPolicy:FileSystemPolicy": (lambda c: c.inputs.get("fileSystemId", c.aws_id("fs")),
+                                                  lambda c, i: {}),
+    "aws:efs/backupPolicy:BackupPolicy": (lambda c: c.inputs.get("fileSystemId", c.aws_id("fs")), lambda c, i: {}),
+    "aws:ecs/cluster:Cluster": (lambda c: c.arn("ecs", f"cluster/{c.inputs.get('name') or c.autoname}"),
+                                lambda c, i: {"arn": i, "name": i.rsplit("/", 1)[1]}),
+    "aws:ecs/taskDefinition:TaskDefinition": (lambda c: c.inputs.get("family", c.autoname), lambda c, i: {
+        "arn": c.arn("ecs", f"task-definition/{i}:1"), "arnWithoutRevision": c.arn("ecs", f"task-definition/{i}"),
+        "revision": 1}),
+    "aws:ecs/service:Service": (lambda c: c.arn("ecs", f"service/{c.inputs.get('name') or c.autoname}"),
+                                lambda c, i: {"name": i.rsplit("/", 1)[1]}),
+    "aws:cloudwatch/logGroup:LogGroup": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+        "arn": c.arn("logs", f"log-group:{i}"), "name": i}),
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": (lambda c: c.inputs.get("ecrRepositoryPrefix", c.name),
+                                                          lambda c, i: {"registryId": ACCOUNT}),
+    "aws:kms/key:Key": (lambda c: f"{_hex(c.urn, 8)}-{_hex(c.urn + '1', 4)}-{_hex(c.urn + '2', 4)}-"
+                                  f"{_hex(c.urn + '3', 4)}-{_hex(c.urn + '4', 12)}",
+                        lambda c, i: {"arn": c.arn("kms", f"key/{i}"), "keyId": i}),
+    "aws:kms/alias:Alias": (lambda c: c.inputs.get("name", f"alias/{c.name}"), lambda c, i: {
+        "arn": c.arn("kms", i), "targetKeyArn": c.arn("kms", "key/x")}),
+}
+
+# Properties the provider fills in before anything is created (auto-names): known even in a first preview.
+AUTONAMED = {
+    "aws:ec2/securityGroup:SecurityGroup", "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile",
+    "aws:ecs/cluster:Cluster", "aws:ecs/service:Service", "aws:cloudwatch/logGroup:LogGroup",
+}
+
+
+def resource_state(type_: str, name: str, urn: str, inputs: dict[str, Any], region: str,
+                   preview: bool) -> tuple[str, dict[str, Any]]:
+    """(id, state) for a new resource. In preview the id is '' and computed values are UNKNOWN (for the
+    engine-shaped state) — the SDK turns a missing id into an unknown one."""
+    ctx = Ctx(type_, name, urn, inputs, region)
+    state = dict(inputs)
+    if type_ in AUTONAMED and not inputs.get("name"):
+        state["name"] = ctx.autoname
+    if type_ not in MODEL:
+        raise KeyError(f"offline model has no entry for {type_}: add what AWS computes for it to MODEL")
+    how_id, computed = MODEL[type_]
+    id_ = how_id(ctx) if callable(how_id) else ctx.aws_id(how_id)
+    values = computed(ctx, id_)
+    if preview:
+        state.update({k: UNKNOWN for k in values if k not in state})
+        return "", state
+    state.update(values)
+    return id_, state
+
+
+def _zones(args: dict[str, Any], region: str) -> dict[str, Any]:
+    letters = ZONES.get(region, ("a", "b", "c"))
+    names = [f"{region}{z}" for z in letters]
+    return {"id": region, "names": names, "zoneIds": [f"apne1-az{i + 1}" for i in range(len(names))],
+            "groupNames": [region] * len(names), "state": args.get("state"), "region": region}
+
+
+def _parameter(args: dict[str, Any], region: str) -> dict[str, Any]:
+    name = args["name"]
+    value = f"ami-0{_hex(name + region, 16)}"
+    return {"id": name, "name": name, "type": "String", "value": value, "insecureValue": value, "version": 97,
+            "arn": f"arn:aws:ssm:{region}::parameter{name}", "withDecryption": True, "region": region}
+
+
+def _caller(args: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE"}
+
+
+INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:ssm/getParameter:getParameter": _parameter,
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller,
+}

@@ -1,0 +1,214 @@
+"""Run __main__.py offline, under Pulumi's mock runtime, and capture what the engine would see.
+
+One harness for the tests, the plan and the policy checks. For a stack's config (Pulumi.yaml defaults merged under
+Pulumi.<stack>.yaml, as the engine does) it runs the real program with `pulumi.runtime.set_mocks` and a
+`MockMonitor` subclass that records, per registration: type, name, URN, parent, the inputs exactly as the SDK
+serialized them (unknowns as the engine's sentinel), dependencies and property dependencies — and the state the
+engine would hold afterwards.
+
+Modes:
+- "preview": a first `pulumi preview` of a new stack. Nothing exists, so every id and computed value is unknown.
+- "update":  a `pulumi up` (or a preview of an existing stack): everything is known.
+
+No cloud is contacted: the provider plugin is never loaded; `offline.aws_model` stands in for what AWS computes.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.sync_await import _sync_await
+
+from offline import aws_model
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "airgap"
+UNKNOWN = aws_model.UNKNOWN
+Mode = Literal["preview", "update"]
+MODES: tuple[Mode, Mode] = ("preview", "update")
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]  # as serialized by the SDK: what the engine (and Analyze) receives
+    state: dict[str, Any]  # what the engine holds after the step (AnalyzeStack receives these)
+    id: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+
+
+@dataclass
+class Capture:
+    stack: str
+    mode: Mode
+    region: str
+    config: dict[str, str]
+    resources: list[Registration]
+    exports: dict[str, Any]
+    invokes: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Registration]:
+        return iter(self.resources)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.resources}
+
+    def named(self, type_: str, name: str) -> Registration:
+        found = [r for r in self.of_type(type_) if r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} {type_} named {name!r}: {[r.name for r in self.of_type(type_)]}")
+        return found[0]
+
+    def children(self, urn: str) -> list[Registration]:
+        return [r for r in self.resources if r.parent == urn]
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    def __init__(self, mode: Mode, region: str, invokes: list[str]) -> None:
+        self.mode, self.region, self.invokes = mode, region, invokes
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        if not args.custom:
+            return "", {}
+        # Type and name identify a resource in this program (names are unique per type); ids derive from them.
+        seed = f"{args.typ}::{args.name}"
+        return aws_model.resource_state(args.typ, args.name, seed, args.inputs, self.region, self.mode == "preview")
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+        self.invokes.append(args.token)
+        if args.token not in aws_model.INVOKES:
+            raise NotImplementedError(
+                f"invoke {args.token} is not modelled offline; add it to offline.aws_model.INVOKES only if the "
+                "real provider has it"
+            )
+        return aws_model.INVOKES[args.token](dict(args.args), self.region), []
+
+
+class _CapturingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, recording each registration as the engine would receive it."""
+
+    def __init__(self, mocks: _Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        self.registrations.append(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=request.custom,
+                inputs=json_format.MessageToDict(request.object),
+                state=json_format.MessageToDict(response.object) if request.custom else {},
+                id=response.id,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                protect=bool(request.protect),
+            )
+        )
+        return response
+
+
+def _engine_string(value: Any) -> str:
+    """Config values reach the program as strings; structured ones as JSON (what the CLI does)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
+    """The config the engine would hand the program: project defaults, then the stack file, then overrides."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    values: dict[str, Any] = {}
+    for key, spec in (project.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(spec, dict) and "default" in spec:
+            values[full] = spec["default"]
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if stack_file.exists():
+        values.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            values.pop(full, None)
+        else:
+            values[full] = value
+    return {k: _engine_string(v) for k, v in values.items()}
+
+
+def stacks(root: Path = ROOT) -> list[str]:
+    """The stacks shipped with the project (one Pulumi.<stack>.yaml each)."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def capture(
+    stack: str = "dev",
+    mode: Mode = "preview",
+    overrides: Mapping[str, Any] | None = None,
+    program: Path | None = None,
+    sink: list[Registration] | None = None,
+) -> Capture:
+    """Run the program for `stack` in `mode` and return every registration. Exceptions from the program (e.g. a
+    ConfigError) propagate, after the runtime has settled; pass `sink` to see what was registered before that."""
+    config = stack_config(stack, overrides)
+    region = config.get("aws:region", "")
+    invokes: list[str] = []
+    monitor = _CapturingMonitor(_Mocks(mode, region, invokes))
+    if sink is not None:
+        monitor.registrations = sink
+
+    # A fresh root stack per run: the runtime keeps it in a context variable.
+    settings.ROOT.set(None)
+    set_all_config(config)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=mode == "preview",
+                             monitor=monitor)
+    main = program or ROOT / "__main__.py"
+    if str(main.parent) not in sys.path:
+        sys.path.insert(0, str(main.parent))
+
+    def run() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    _sync_await(pulumi.runtime.stack.run_pulumi_func(run))
+    root = settings.get_root_resource()
+    exports = _sync_await(rpc.serialize_properties(getattr(root, "outputs", {}), {}))
+    return Capture(
+        stack=stack,
+        mode=mode,
+        region=region,
+        config=config,
+        resources=monitor.registrations,
+        exports=json_format.MessageToDict(exports),
+        invokes=invokes,
+    )
+
+
+def is_unknown(value: Any) -> bool:
+    return value == UNKNOWN

@@ -1,0 +1,48 @@
+"""Shared fixtures: captures of the real program, cached per (stack, mode, overrides) for the session."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "policy"))
+
+from offline.harness import MODES, Capture, capture  # noqa: E402
+
+_cache: dict[str, Capture] = {}
+
+
+def captured(stack: str = "dev", mode: str = "preview", **overrides: object) -> Capture:
+    key = json.dumps([stack, mode, overrides], sort_keys=True)
+    if key not in _cache:
+        _cache[key] = capture(stack, mode, overrides)  # type: ignore[arg-type]
+    return _cache[key]
+
+
+@pytest.fixture
+def cap() -> Callable[..., Capture]:
+    return captured
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def dev(mode: str) -> Capture:
+    """The shipped dev stack, in each harness mode."""
+    return captured("dev", mode)
+
+
+def run_program(source: str, tmp_path: Path, mode: str = "preview", **overrides: object) -> Capture:
+    """Run a small program (written to tmp_path) through the same harness, with the dev stack's config."""
+    program = tmp_path / "__main__.py"
+    program.write_text(source)
+    return capture("dev", mode, overrides, program=program)  # type: ignore[arg-type]

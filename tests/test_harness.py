@@ -1,0 +1,72 @@
+"""The offline harness and the plan: what a newcomer runs first. It must tell the truth about what it did."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pulumi_aws
+import pytest
+
+from offline import aws_model, plan
+from offline.harness import UNKNOWN, Capture, stacks
+
+
+def test_preview_mode_has_every_aws_assigned_value_unknown(cap) -> None:
+    preview = cap("dev", "preview")
+    for r in preview:
+        if r.custom:
+            assert r.id == "", r.name
+    rule_inputs = [r.inputs for r in preview if r.type.endswith("RouteTableAssociation")]
+    assert rule_inputs and all(i["subnetId"] == UNKNOWN and i["routeTableId"] == UNKNOWN for i in rule_inputs)
+
+
+def test_update_mode_has_realistic_known_values(cap) -> None:
+    update = cap("dev", "update")
+    text = repr([r.inputs for r in update]) + repr(update.exports)
+    assert UNKNOWN not in text
+    assert re.match(r"^vpc-0[0-9a-f]{16}$", update.exports["vpcId"])
+
+
+def test_both_modes_register_the_same_resources_under_the_same_names(cap) -> None:
+    assert {r.urn for r in cap("dev", "preview")} == {r.urn for r in cap("dev", "update")}
+
+
+def test_runs_are_deterministic(cap) -> None:
+    from offline.harness import capture
+
+    again = capture("dev", "update")
+    first = cap("dev", "update")
+    assert [(r.urn, r.inputs) for r in sorted(again, key=lambda r: r.urn)] == \
+           [(r.urn, r.inputs) for r in sorted(first, key=lambda r: r.urn)]
+
+
+def test_every_custom_resource_is_a_child_of_a_component(dev: Capture) -> None:
+    components = {r.urn for r in dev if not r.custom}
+    for r in dev:
+        if r.custom:
+            assert r.parent in components, f"{r.type} {r.name} is not parented to a component"
+
+
+def test_invokes_the_program_uses_exist_in_the_real_provider(dev: Capture) -> None:
+    source = "\n".join(p.read_text() for p in Path(pulumi_aws.__file__).parent.rglob("*.py")
+                       if p.name.startswith("get_"))
+    assert dev.invokes, "the program used no invoke at all: the AZ lookup should be one"
+    for token in set(aws_model.INVOKES) | set(dev.invokes):
+        assert f"'{token}'" in source, f"{token} is not an invoke of pulumi-aws {pulumi_aws.__name__}"
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_every_shipped_stack_plans(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["--stack", stack]) == 0
+    out = capsys.readouterr().out
+    assert "No cloud was contacted" in out
+    assert "internet path: none" in out
+    assert "(known after up)" in out and UNKNOWN not in out
+
+
+def test_plan_reports_bad_config_as_one_error_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["--set", "vpcCidr=300.1.0.0/16"]) == 2
+    err = capsys.readouterr().err
+    assert 'airgap:vpcCidr = "300.1.0.0/16": expected an IPv4 CIDR block' in err
+    assert "Traceback" not in err
