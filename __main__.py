@@ -1,13 +1,20 @@
 """airgap: a private-only AWS environment, reached only through AWS Systems Manager.
 
-    VPC (isolated subnets, no internet path) ── endpoint group ── interface endpoints + S3 gateway
+    VPC, isolated subnets only ── endpoint group ── interface endpoints (+ S3 gateway on every route table)
+     ├─ SSM host (EC2) ── tcp/2049 ──► file share (EFS)
+     └─ Fargate bastion (ECS Exec) ── port forwarding ──► SSM host
+    operator ── aws ssm start-session ──► ssmmessages endpoint ──► host or bastion
 """
 
 import pulumi
 
 from components import config
+from components.bastion import FargateBastion, FargateBastionArgs
+from components.connections import Port
 from components.endpoints import VpcEndpoints, VpcEndpointsArgs
+from components.file_share import FileShare, FileShareArgs
 from components.network import PrivateNetwork, PrivateNetworkArgs
+from components.ssm_host import SsmHost, SsmHostArgs
 
 settings = config.load()
 
@@ -18,18 +25,58 @@ network = PrivateNetwork(
         subnets={zone: settings.subnet_cidr(zone) for zone in settings.availability_zones},
     ),
 )
-
 endpoints = VpcEndpoints(
     "endpoints",
-    VpcEndpointsArgs(
-        network=network,
-        region=settings.region,
-        services=settings.endpoints,
-        zones=settings.endpoint_zones,
-    ),
+    VpcEndpointsArgs(network=network, region=settings.region, services=settings.endpoints,
+                     zones=settings.endpoint_zones),
 )
+
+share = FileShare("file-share", FileShareArgs(network=network, protect=settings.production)) \
+    if settings.file_share else None
+
+host = None
+if settings.ssm_host:
+    host = SsmHost(
+        "ssm-host",
+        SsmHostArgs(network=network, zone=settings.availability_zones[0],
+                    instance_type=settings.ssm_host_instance_type, file_share=share),
+    )
+    endpoints.allow_from(host.connections)
+    if share is not None:
+        host.connections.allow_to(share.connections, Port.tcp(2049), "NFS over TLS to the file share")
+        share.grant_mount(host.role)
+
+bastion = None
+if settings.bastion != "off":
+    bastion = FargateBastion(
+        "bastion",
+        FargateBastionArgs(network=network, region=settings.region, stack=settings.stack, mode=settings.bastion,
+                           cpu=settings.bastion_cpu, memory=settings.bastion_memory,
+                           log_retention_days=settings.log_retention_days, image=settings.bastion_image or None,
+                           kms=settings.exec_kms),
+    )
+    endpoints.allow_from(bastion.connections)
+    if host is not None:
+        for port in settings.bastion_forward_ports:
+            bastion.connections.allow_to(host.connections, Port.tcp(port), "port forwarding to the SSM host")
 
 pulumi.export("vpcId", network.vpc.id)
 pulumi.export("subnetIds", network.subnet_ids)
 pulumi.export("endpointServices", list(settings.endpoints))
 pulumi.export("endpointDnsNames", endpoints.dns_names)
+if host is not None:
+    pulumi.export("ssmHostInstanceId", host.instance.id)
+    pulumi.export("ssmHostPrivateIp", host.instance.private_ip)
+    pulumi.export("ssmHostSession", host.instance.id.apply(
+        lambda i: f"aws ssm start-session --region {settings.region} --target {i}"))
+if share is not None:
+    pulumi.export("fileShareId", share.file_system.id)
+if bastion is not None:
+    pulumi.export("bastionMode", settings.bastion)
+    pulumi.export("bastionCluster", bastion.cluster.name)
+    pulumi.export("bastionService", bastion.service.name)
+    pulumi.export("bastionCommands", bastion.commands)
+    if host is not None and settings.bastion_forward_ports:
+        port = str(settings.bastion_forward_ports[0])
+        pulumi.export("bastionForwardToSsmHost", pulumi.Output.all(bastion.commands, host.instance.private_ip).apply(
+            lambda v: v[0]["portForward"].replace("<hostIp>", v[1]).replace("<port>", port)))

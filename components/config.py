@@ -63,6 +63,9 @@ BastionMode = Literal["off", "parked", "on"]
 
 _REGION = re.compile(r"^[a-z]{2}-[a-z]+-\d$")
 _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso")
+# Without NAT only the account's private ECR is reachable: <account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]
+_ECR_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com/[a-z0-9][a-z0-9._/-]*"
+                        r"(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
@@ -264,7 +267,7 @@ def parse(
               f"{choices[0]} to {choices[-1]} MiB in steps Fargate allows ({', '.join(map(str, choices))})")
 
     image = v["bastionImage"]
-    if image and (" " in image or not re.fullmatch(r"[\w.\-/:@]+", image) or "." not in image.split("/")[0]):
+    if image and not _ECR_IMAGE.fullmatch(image):
         p.bad("airgap:bastionImage", image, 'a full image URI in a private ECR registry, such as '
               '"123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1.0", or "" for the built-in '
               "Amazon Linux image through the ECR Public pull-through cache")

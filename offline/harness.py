@@ -16,6 +16,7 @@ No cloud is contacted: the provider plugin is never loaded; `offline.aws_model` 
 from __future__ import annotations
 
 import json
+import re
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -53,6 +54,7 @@ class Registration:
     dependencies: list[str]
     property_dependencies: dict[str, list[str]]
     protect: bool
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -129,9 +131,27 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 protect=bool(request.protect),
+                ignore_changes=list(request.ignoreChanges),
             )
         )
         return response
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """PyYAML reads YAML 1.1, where on/off/yes/no are booleans; the Pulumi CLI reads stack files as YAML 1.2
+    (only true/false are), so `airgap:bastion: on` is the string "on" there and must be here too."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=Yaml12Loader)
 
 
 def _engine_string(value: Any) -> str:
@@ -145,7 +165,7 @@ def _engine_string(value: Any) -> str:
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
     """The config the engine would hand the program: project defaults, then the stack file, then overrides."""
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = load_yaml((root / "Pulumi.yaml").read_text())
     values: dict[str, Any] = {}
     for key, spec in (project.get("config") or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
@@ -153,7 +173,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
             values[full] = spec["default"]
     stack_file = root / f"Pulumi.{stack}.yaml"
     if stack_file.exists():
-        values.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+        values.update((load_yaml(stack_file.read_text()) or {}).get("config") or {})
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if value is None:

@@ -16,7 +16,7 @@ import yaml
 
 from components.config import ConfigError
 from offline import graph
-from offline.harness import MODES, Capture, Registration, capture
+from offline.harness import MODES, Capture, Registration, capture, load_yaml
 
 
 def _on(flag: object) -> str:
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             parser.error(f"--set {item!r}: expected KEY=VALUE, e.g. --set bastion=off")
-        overrides[key] = yaml.safe_load(value) if value else ""
+        overrides[key] = load_yaml(value) if value else ""
     started = time.perf_counter()
     try:
         cap = capture(args.stack, args.mode, overrides)
