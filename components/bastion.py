@@ -93,6 +93,7 @@ class FargateBastion(pulumi.ComponentResource):
             opts=child,
         )
 
+        self._pull_through_rule: aws.ecr.PullThroughCacheRule | None = None
         image, repository_arns, pull_through = self._image(args, account)
 
         self.execution_role = service_role(
@@ -130,9 +131,7 @@ class FargateBastion(pulumi.ComponentResource):
                 Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": self.key_alias(args.stack)}}))
         role_policy("bastion-task", self.task_role, exec_grants, self)
 
-        container = pulumi.Output.all(image, task_logs.name).apply(
-            lambda values: json.dumps([self._container(values[0], values[1], args.region)])
-        )
+        container = json.dumps([self._container(image, task_log_name, args.region)])
         task = aws.ecs.TaskDefinition(
             "bastion",
             family=f"airgap-{args.stack}-bastion",
@@ -148,7 +147,11 @@ class FargateBastion(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=container,
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The first pull needs the cache rule, and the awslogs driver needs its group.
+                depends_on=[task_logs, *([self._pull_through_rule] if pull_through else [])],
+            ),
         )
 
         group = security_group(
@@ -207,7 +210,7 @@ class FargateBastion(pulumi.ComponentResource):
     def key_alias(stack: str) -> str:
         return f"alias/airgap-{stack}-bastion-exec"
 
-    def _image(self, args: FargateBastionArgs, account: str) -> tuple[pulumi.Input[str], list[str], bool]:
+    def _image(self, args: FargateBastionArgs, account: str) -> tuple[str, list[str], bool]:
         """(image URI, the repository ARNs the execution role may pull from, whether it is a pull-through)."""
         if args.image:
             registry, _, path = args.image.partition("/")
@@ -221,8 +224,10 @@ class FargateBastion(pulumi.ComponentResource):
             upstream_registry_url="public.ecr.aws",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        image = pulumi.Output.concat(rule.registry_id, f".dkr.ecr.{args.region}.amazonaws.com/",
-                                     rule.ecr_repository_prefix, f"/{BUILT_IN_IMAGE}")
+        self._pull_through_rule = rule
+        # The cache lives in the account's own registry; spelt from the account id so the task definition is
+        # known in a first preview (the task definition depends on the rule explicitly, below).
+        image = f"{account}.dkr.ecr.{args.region}.amazonaws.com/{prefix}/{BUILT_IN_IMAGE}"
         return image, [f"arn:{PARTITION}:ecr:{args.region}:{account}:repository/{prefix}/*"], True
 
     def _exec_key(self, args: FargateBastionArgs, account: str, log_prefix: str) -> aws.kms.Key:

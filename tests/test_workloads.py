@@ -173,15 +173,17 @@ def test_task_definition_runs_a_long_lived_container_with_init_and_stack_owned_l
     task = run.named(TASK, "bastion")
     assert task.inputs["requiresCompatibilities"] == ["FARGATE"] and task.inputs["networkMode"] == "awsvpc"
     assert (task.inputs["cpu"], task.inputs["memory"]) == ("256", "512")
-    if mode == "update":  # the image URI embeds the registry id of the pull-through rule
-        (container,) = json.loads(task.inputs["containerDefinitions"])
-        assert container["linuxParameters"] == {"initProcessEnabled": True}
-        assert container["command"] == ["sleep", "infinity"]
-        assert container["privileged"] is False
-        options = container["logConfiguration"]["options"]
-        assert options["awslogs-group"] == "/airgap/dev/bastion" and "awslogs-create-group" not in options
-        assert container["image"] == ("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/dev-ecr-public/"
-                                      "amazonlinux/amazonlinux:2023")
+    # Known even in a first preview: the policy pack reads it then.
+    (container,) = json.loads(task.inputs["containerDefinitions"])
+    assert container["linuxParameters"] == {"initProcessEnabled": True}
+    assert container["command"] == ["sleep", "infinity"]
+    assert container["privileged"] is False
+    options = container["logConfiguration"]["options"]
+    assert options["awslogs-group"] == "/airgap/dev/bastion" and "awslogs-create-group" not in options
+    assert container["image"] == ("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/dev-ecr-public/"
+                                  "amazonlinux/amazonlinux:2023")
+    rule = run.named("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "ecr-public")
+    assert rule.urn in task.dependencies
 
 
 def test_task_and_execution_roles_are_distinct_and_least_privilege(cap, mode: str) -> None:

@@ -1,0 +1,131 @@
+"""Run the airgap-guard pack in-process over a captured stack, through pulumi_policy's own analyzer servicer.
+
+The requests are the engine's: an `AnalyzeRequest` per resource with its inputs (unknowns as the engine's sentinel)
+and its provider, then one `AnalyzeStackRequest` with every resource's state, parent, dependencies and property
+dependencies. Nothing is reimplemented: the servicer's unknown handling, not-applicable handling and enforcement
+levels are pulumi_policy's.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2
+
+from offline.harness import PROJECT, ROOT, Capture, Registration
+
+sys.path.insert(0, str(ROOT / "policy"))
+
+from pulumi_policy import EnforcementLevel
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+from guard import PACK_NAME, POLICIES
+
+PACK_VERSION = "0.1.0"
+LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
+          analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
+_POLICY_LEVEL = {EnforcementLevel.ADVISORY: analyzer_pb2.ADVISORY, EnforcementLevel.MANDATORY: analyzer_pb2.MANDATORY}
+
+
+@dataclass(frozen=True)
+class Finding:
+    policy: str
+    level: str
+    message: str
+    urn: str
+
+    @property
+    def skipped(self) -> bool:
+        """pulumi_policy's own note for a policy that read an unknown value: it did not run."""
+        return self.message.startswith("can't run policy")
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    not_applicable: list[tuple[str, str]] = field(default_factory=list)  # (policy, reason)
+    seconds: float = 0.0
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if not f.skipped]
+
+    @property
+    def mandatory(self) -> list[Finding]:
+        return [f for f in self.violations if f.level == "mandatory"]
+
+    @property
+    def skipped(self) -> list[Finding]:
+        return [f for f in self.findings if f.skipped]
+
+    def by_policy(self, name: str) -> list[Finding]:
+        return [f for f in self.violations if f.policy == name]
+
+
+def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    return json_format.ParseDict(values, struct_pb2.Struct())
+
+
+def _provider(capture: Capture) -> analyzer_pb2.AnalyzerProviderResource:
+    """The default aws provider the engine creates from the stack's aws:* config."""
+    name = "default"
+    props = {key.split(":", 1)[1]: value for key, value in capture.config.items() if key.startswith("aws:")}
+    urn = f"urn:pulumi:{capture.stack}::{PROJECT}::pulumi:providers:aws::{name}"
+    return analyzer_pb2.AnalyzerProviderResource(type="pulumi:providers:aws", urn=urn, name=name,
+                                                 properties=_struct(props))
+
+
+def _options(r: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, ignoreChanges=r.ignore_changes,
+                                                parent=r.parent or "")
+
+
+def servicer(config: dict[str, dict[str, Any]] | None = None) -> _PolicyAnalyzerServicer:
+    """The pack's servicer, as `pulumi preview --policy-pack policy` starts it, optionally configured."""
+    analyzer = _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, POLICIES, EnforcementLevel.MANDATORY)
+    if config:
+        levels = {p.name: p.enforcement_level or EnforcementLevel.MANDATORY for p in POLICIES}
+        request = analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
+            name: analyzer_pb2.PolicyConfig(enforcementLevel=_POLICY_LEVEL[levels[name]], properties=_struct(values))
+            for name, values in config.items()})
+        analyzer.Configure(request, None)
+    return analyzer
+
+
+def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -> Report:
+    started = time.perf_counter()
+    analyzer = servicer(config)
+    provider = _provider(capture)
+    report = Report()
+
+    def collect(response: Any) -> None:
+        for d in response.diagnostics:
+            report.findings.append(Finding(d.policyName, LEVELS.get(d.enforcementLevel, "?"), d.message, d.urn))
+        report.not_applicable += [(n.policy_name, n.reason) for n in response.not_applicable]
+
+    aws = [r for r in capture.resources if r.custom and r.type.startswith("aws:")]
+    for r in capture.resources:
+        request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
+                                              options=_options(r))
+        if r in aws:
+            request.provider.CopyFrom(provider)
+        collect(analyzer.Analyze(request, None))
+
+    resources = [analyzer_pb2.AnalyzerResource(type=provider.type, urn=provider.urn, name=provider.name,
+                                               properties=provider.properties)]
+    for r in capture.resources:
+        resource = analyzer_pb2.AnalyzerResource(
+            type=r.type, properties=_struct(r.state if r.custom else {}), urn=r.urn, name=r.name,
+            options=_options(r), parent=r.parent or "", dependencies=r.dependencies,
+            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                                  for k, v in r.property_dependencies.items()})
+        if r in aws:
+            resource.provider.CopyFrom(provider)
+        resources.append(resource)
+    collect(analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), None))
+    report.seconds = time.perf_counter() - started
+    return report

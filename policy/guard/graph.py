@@ -1,0 +1,105 @@
+"""The stack as a graph, for stack policies: resources by type, and who feeds which property of whom.
+
+Resources are matched through property dependencies, never by id (every id is the same unknown in a first preview).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pulumi_policy import PolicyResource
+
+from guard.values import UNKNOWN, get
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+INSTANCE = "aws:ec2/instance:Instance"
+PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+ROLE = "aws:iam/role:Role"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+SERVICE = "aws:ecs/service:Service"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+CLUSTER = "aws:ecs/cluster:Cluster"
+FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
+FS_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
+KMS_KEY = "aws:kms/key:Key"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+ROUTE = "aws:ec2/route:Route"
+
+
+class StackGraph:
+    def __init__(self, resources: Iterable[PolicyResource]) -> None:
+        self.resources = list(resources)
+        self._by_type: dict[str, list[PolicyResource]] = {}
+        for r in self.resources:
+            self._by_type.setdefault(r.resource_type, []).append(r)
+
+    def of(self, *types: str) -> list[PolicyResource]:
+        return [r for t in types for r in self._by_type.get(t, [])]
+
+    @staticmethod
+    def feeds(r: PolicyResource, prop: str, *types: str) -> list[PolicyResource]:
+        """The resources whose outputs flow into `prop` of `r` (optionally only of `types`)."""
+        found = r.property_dependencies.get(prop) or []
+        return [d for d in found if not types or d.resource_type in types]
+
+    def fed_by(self, source: PolicyResource, prop: str, *types: str) -> list[PolicyResource]:
+        """The resources (of `types`) whose `prop` is fed by `source`."""
+        return [r for r in self.of(*types) if any(d.urn == source.urn for d in self.feeds(r, prop))]
+
+    def region(self) -> str | None:
+        for r in self.resources:
+            if r.resource_type == "pulumi:providers:aws":
+                region = get(r.props, "region")
+                if isinstance(region, str):
+                    return region
+            if r.provider is not None and r.provider.resource_type == "pulumi:providers:aws":
+                region = get(r.provider.props, "region")
+                if isinstance(region, str):
+                    return region
+        return None
+
+    def vpc_of(self, r: PolicyResource) -> PolicyResource | None:
+        """The VPC a subnet, security group, endpoint, instance or service lives in, through its dependencies."""
+        if r.resource_type == VPC:
+            return r
+        for prop in ("vpcId",):
+            vpcs = self.feeds(r, prop, VPC)
+            if vpcs:
+                return vpcs[0]
+        for prop in ("subnetId", "subnetIds", "networkConfiguration"):
+            for subnet in self.feeds(r, prop, SUBNET):
+                vpc = self.vpc_of(subnet)
+                if vpc is not None:
+                    return vpc
+        return None
+
+    def groups_of(self, r: PolicyResource) -> list[PolicyResource]:
+        """The security groups a compute resource or endpoint is placed in."""
+        props = {INSTANCE: "vpcSecurityGroupIds", SERVICE: "networkConfiguration", ENDPOINT: "securityGroupIds",
+                 MOUNT_TARGET: "securityGroups"}
+        return self.feeds(r, props.get(r.resource_type, ""), SG)
+
+    def route_tables_of(self, subnet: PolicyResource) -> list[PolicyResource]:
+        tables = []
+        for assoc in self.fed_by(subnet, "subnetId", ASSOCIATION):
+            tables += self.feeds(assoc, "routeTableId", ROUTE_TABLE)
+        return tables
+
+
+def label(r: PolicyResource) -> str:
+    return f"{r.resource_type.rsplit(':', 1)[-1]} '{r.name}'"
+
+
+def is_known(value: Any) -> bool:
+    return value is not UNKNOWN
+

@@ -1,0 +1,67 @@
+"""AWS list prices the stack's cost depends on: one table, used by the pack's budget policy and the plan.
+
+Source: the AWS pricing pages for PrivateLink, Fargate, EC2, EBS, EFS, KMS, CloudWatch Logs and NAT gateway, on-demand,
+Linux, USD, as read on 2026-11-01. Prices change: update the table and `AS_OF` together. A region missing here is
+priced as us-east-1 and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+AS_OF = "2026-11-01"
+HOURS_PER_MONTH = 730
+
+
+@dataclass(frozen=True)
+class RegionPrices:
+    interface_endpoint_hour: float  # per endpoint per AZ
+    interface_endpoint_gb: float  # data processed, first PB tier
+    fargate_vcpu_hour: float  # Linux/ARM (Graviton)
+    fargate_gb_hour: float  # Linux/ARM (Graviton)
+    fargate_x86_vcpu_hour: float
+    fargate_x86_gb_hour: float
+    ec2_hour: dict[str, float] = field(default_factory=dict)
+    gp3_gb_month: float = 0.0
+    efs_standard_gb_month: float = 0.0
+    efs_ia_gb_month: float = 0.0
+    kms_key_month: float = 1.0
+    logs_ingest_gb: float = 0.0
+    nat_gateway_hour: float = 0.0
+    nat_gateway_gb: float = 0.0
+
+
+PRICES: dict[str, RegionPrices] = {
+    "ap-northeast-1": RegionPrices(
+        interface_endpoint_hour=0.014, interface_endpoint_gb=0.01,
+        fargate_vcpu_hour=0.04045, fargate_gb_hour=0.00442,
+        fargate_x86_vcpu_hour=0.05056, fargate_x86_gb_hour=0.00553,
+        ec2_hour={"t4g.nano": 0.0054, "t4g.micro": 0.0108, "t4g.small": 0.0216,
+                  "t3.nano": 0.0068, "t3.micro": 0.0136, "t3.small": 0.0272},
+        gp3_gb_month=0.096, efs_standard_gb_month=0.36, efs_ia_gb_month=0.0272, kms_key_month=1.0,
+        logs_ingest_gb=0.76, nat_gateway_hour=0.062, nat_gateway_gb=0.062,
+    ),
+    "us-east-1": RegionPrices(
+        interface_endpoint_hour=0.01, interface_endpoint_gb=0.01,
+        fargate_vcpu_hour=0.03238, fargate_gb_hour=0.00356,
+        fargate_x86_vcpu_hour=0.04048, fargate_x86_gb_hour=0.004445,
+        ec2_hour={"t4g.nano": 0.0042, "t4g.micro": 0.0084, "t4g.small": 0.0168,
+                  "t3.nano": 0.0052, "t3.micro": 0.0104, "t3.small": 0.0208},
+        gp3_gb_month=0.08, efs_standard_gb_month=0.30, efs_ia_gb_month=0.016, kms_key_month=1.0,
+        logs_ingest_gb=0.50, nat_gateway_hour=0.045, nat_gateway_gb=0.045,
+    ),
+}
+FALLBACK_REGION = "us-east-1"
+
+
+def prices_for(region: str | None) -> tuple[RegionPrices, str]:
+    """(prices, the region they are for): a region not in the table is priced as us-east-1."""
+    if region in PRICES:
+        return PRICES[region], region
+    return PRICES[FALLBACK_REGION], FALLBACK_REGION
+
+
+def interface_endpoints_month(endpoint_azs: int, region: str | None) -> float:
+    """Monthly hourly charge of `endpoint_azs` endpoint network interfaces (an endpoint in 2 AZs counts 2)."""
+    prices, _ = prices_for(region)
+    return endpoint_azs * prices.interface_endpoint_hour * HOURS_PER_MONTH

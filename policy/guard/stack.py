@@ -1,0 +1,454 @@
+"""Stack policies: what only the whole graph can tell. Which endpoints the workloads need, whether every flow they
+need is allowed on both sides, whether groups form a cycle, what the endpoints cost.
+
+Everything is matched through property dependencies (which resource feeds which property), so these run unchanged
+in the first preview of a new stack, where every id is unknown.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pulumi_policy import PolicyConfigSchema, PolicyResource, Severity, StackValidationArgs
+
+from guard import prices
+from guard.graph import (
+    ATTACHMENT,
+    CLUSTER,
+    DEFAULT_SG,
+    EGRESS,
+    ENDPOINT,
+    FILE_SYSTEM,
+    FS_POLICY,
+    INGRESS,
+    INSTANCE,
+    KMS_KEY,
+    MOUNT_TARGET,
+    PROFILE,
+    ROLE,
+    ROUTE,
+    SERVICE,
+    SG,
+    SUBNET,
+    TASK,
+    VPC,
+    StackGraph,
+    label,
+)
+from guard.kit import ADVISORY, config, stack_policy
+from guard.values import ANYWHERE, LEGACY_RULE, UNKNOWN, RuleView, as_list, fix, get, json_document, rules_of
+
+Violations = Iterator[tuple[str, str]]
+
+
+# --- security-group rules as graph edges ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Edge:
+    rule: PolicyResource
+    view: RuleView
+    group: PolicyResource | None  # the group the rule is on
+    peers: tuple[PolicyResource, ...]  # groups it references
+    prefix_sources: tuple[PolicyResource, ...]  # endpoints whose prefix list it references
+
+
+def edges(graph: StackGraph) -> list[Edge]:
+    found: list[Edge] = []
+    for rule in graph.of(INGRESS, EGRESS):
+        (view,) = rules_of(rule.resource_type, rule.props)
+        found.append(Edge(rule, view, _first(graph.feeds(rule, "securityGroupId", SG)),
+                          tuple(graph.feeds(rule, "referencedSecurityGroupId", SG)),
+                          tuple(graph.feeds(rule, "prefixListId", ENDPOINT))))
+    for rule in graph.of(LEGACY_RULE):
+        for view in rules_of(rule.resource_type, rule.props):
+            peers = graph.feeds(rule, "sourceSecurityGroupId", SG)
+            group = _first(graph.feeds(rule, "securityGroupId", SG))
+            if get(rule.props, "self") is True and group is not None:
+                peers = [group]
+            found.append(Edge(rule, view, group, tuple(peers), ()))
+    for group in graph.of(SG):
+        for view in rules_of(SG, group.props):
+            # Inline rules: the dependencies are per property, so every inline rule of a direction is taken to
+            # reference every group that direction names (inline rules are a violation of their own anyway).
+            found.append(Edge(group, view, group, tuple(graph.feeds(group, view.direction, SG)), ()))
+    return found
+
+
+def _first(items: list[PolicyResource]) -> PolicyResource | None:
+    return items[0] if items else None
+
+
+def _vpc_cidrs(graph: StackGraph) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    cidrs = []
+    for vpc in graph.of(VPC):
+        block = get(vpc.props, "cidrBlock")
+        if isinstance(block, str):
+            cidrs.append(ipaddress.ip_network(block, strict=False))
+    return cidrs
+
+
+def _cidr_reaches_vpc(cidr: object, vpc_cidrs: list) -> bool:
+    if not isinstance(cidr, str):
+        return False
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return any(network.version == v.version and v.subnet_of(network) for v in vpc_cidrs)
+
+
+class Flows:
+    """Answers 'may A open a connection to B on port P', one side at a time."""
+
+    def __init__(self, graph: StackGraph) -> None:
+        self.graph, self.edges, self.vpc_cidrs = graph, edges(graph), _vpc_cidrs(graph)
+
+    def _on(self, group: PolicyResource, direction: str, port: int) -> list[Edge]:
+        return [e for e in self.edges if e.group is not None and e.group.urn == group.urn
+                and e.view.direction == direction and e.view.covers(port)]
+
+    def egress(self, sources: list[PolicyResource], target: PolicyResource, port: int) -> bool:
+        return any(target.urn in {p.urn for p in e.peers} or any(_cidr_reaches_vpc(c, self.vpc_cidrs)
+                                                                 for c in e.view.cidrs)
+                   for s in sources for e in self._on(s, "egress", port))
+
+    def ingress(self, target: PolicyResource, sources: list[PolicyResource], port: int) -> bool:
+        urns = {s.urn for s in sources}
+        return any(urns & {p.urn for p in e.peers} or any(_cidr_reaches_vpc(c, self.vpc_cidrs) for c in e.view.cidrs)
+                   for e in self._on(target, "ingress", port))
+
+    def egress_to_s3(self, sources: list[PolicyResource]) -> bool:
+        return any(any(_is_s3_gateway(p) for p in e.prefix_sources) or any(c in ANYWHERE for c in e.view.cidrs)
+                   for s in sources for e in self._on(s, "egress", 443))
+
+
+def _is_s3_gateway(endpoint: PolicyResource) -> bool:
+    service = get(endpoint.props, "serviceName")
+    return isinstance(service, str) and service.endswith(".s3") and get(endpoint.props, "vpcEndpointType") == "Gateway"
+
+
+def _ports(view: RuleView) -> str:
+    if view.protocol == "all":
+        return "(all ports)"
+    start, end = view.from_port, view.to_port
+    return f"{start:g}" if start == end else f"{start:g}-{end:g}"
+
+
+def _names(groups: list[PolicyResource]) -> str:
+    return ", ".join(f"'{g.name}'" for g in groups) or "(none)"
+
+
+# --- which endpoints the workloads need ----------------------------------------------------------------------------
+
+def _service_name(endpoint: PolicyResource) -> str:
+    name = get(endpoint.props, "serviceName")
+    return name if isinstance(name, str) else ""
+
+
+def _usable(endpoint: PolicyResource, region: str | None, service: str) -> bool:
+    if _service_name(endpoint) != f"com.amazonaws.{region}.{service}":
+        return False
+    if service == "s3":
+        return True
+    return get(endpoint.props, "privateDnsEnabled") is True
+
+
+Needs = list[tuple[PolicyResource, dict[str, str]]]
+
+
+def needs(graph: StackGraph, args: StackValidationArgs) -> tuple[Needs, list[str]]:
+    """[(consumer, {endpoint service: why})], and the consumers whose needs are unknown in this preview."""
+    found: Needs = []
+    unknown: list[str] = []
+    for instance in graph.of(INSTANCE):
+        why = {"ssm": "the SSM agent registers the instance", "ssmmessages": "Session Manager sessions"}
+        if config(args, "ec2messages", False):
+            why["ec2messages"] = "SSM Agent older than 3.3.40.0 (policy config ec2messages)"
+        found.append((instance, why))
+    for service in graph.of(SERVICE):
+        why: dict[str, str] = {}
+        if get(service.props, "enableExecuteCommand") is True:
+            why["ssmmessages"] = "ECS Exec sessions"
+            for cluster in graph.feeds(service, "cluster", CLUSTER):
+                key = get(cluster.props, "configuration.executeCommandConfiguration.kmsKeyId")
+                if key is not None or graph.feeds(cluster, "configuration", KMS_KEY):
+                    why["kms"] = "decrypting its KMS-encrypted exec channel"
+        for task in graph.feeds(service, "taskDefinition", TASK):
+            containers = json_document(task.props, "containerDefinitions")
+            if containers is UNKNOWN:
+                unknown.append(label(task))
+                continue
+            for c in as_list(containers):
+                image = str(c.get("image", ""))
+                if ".dkr.ecr." in image:
+                    why.update({"ecr.api": "pulling the image from private ECR",
+                                "ecr.dkr": "pulling the image from private ECR",
+                                "s3": "ECR image layers are served from S3"})
+                if (c.get("logConfiguration") or {}).get("logDriver") == "awslogs":
+                    why["logs"] = "the awslogs driver"
+        found.append((service, why))
+    return found, unknown
+
+
+def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    region = graph.region()
+    consumers, unknown = needs(graph, args)
+    endpoints = graph.of(ENDPOINT)
+    for consumer, why in consumers:
+        vpc = graph.vpc_of(consumer)
+        here = [e for e in endpoints if vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn]
+        for service, reason in why.items():
+            if not any(_usable(e, region, service) for e in here):
+                half = [e for e in here if _service_name(e) == f"com.amazonaws.{region}.{service}"]
+                what = (f"the {service} endpoint has private DNS off" if half else
+                        f"no {service} endpoint in its VPC")
+                yield fix(f"needs {service} for {reason}, but there is {what}",
+                          label(consumer), f"add '{service}' with private DNS (airgap:endpoints, or leave that key "
+                          "empty so the endpoints follow the workloads)"), consumer.urn
+    if unknown:
+        args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown; checked during update")
+
+
+# --- flows that must be open on both sides -----------------------------------------------------------------------
+
+def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    flows = Flows(graph)
+    for consumer in graph.of(INSTANCE, SERVICE):
+        groups = graph.groups_of(consumer)
+        if not groups:
+            continue  # its groups live outside this stack: their rules cannot be seen from here
+        vpc = graph.vpc_of(consumer)
+        interfaces = [e for e in graph.of(ENDPOINT) if get(e.props, "vpcEndpointType") == "Interface"
+                      and (vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn)]
+        endpoint_groups = {g.urn: g for e in interfaces for g in graph.groups_of(e)}.values()
+        for target in endpoint_groups:
+            if not flows.egress(groups, target, 443):
+                yield fix(f"cannot send 443 to endpoint group '{target.name}': no egress rule on its groups "
+                          f"({_names(groups)}) (seed 002's missing half)", label(consumer),
+                          "endpoints.allow_from(<its Connections>) adds the egress and the matching ingress"), \
+                    consumer.urn
+            if not flows.ingress(target, groups, 443):
+                yield fix(f"the endpoint group does not admit 443 from {label(consumer)}'s groups "
+                          f"({_names(groups)}) — seed 003's root cause", f"SecurityGroup '{target.name}'",
+                          "endpoints.allow_from(<its Connections>) adds the ingress and the matching egress"), \
+                    target.urn
+        if any(_is_s3_gateway(e) and (vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn)
+               for e in graph.of(ENDPOINT)) and not flows.egress_to_s3(groups):
+            yield fix("cannot reach S3 through the gateway: no 443 egress to the S3 prefix list (ECR layers and "
+                      "dnf repositories live in S3)", label(consumer),
+                      "endpoints.allow_from(<its Connections>) also allows 443 to the gateway's prefix list"), \
+                consumer.urn
+
+
+def _share_groups(graph: StackGraph, fs: PolicyResource) -> list[PolicyResource]:
+    groups: dict[str, PolicyResource] = {}
+    for target in graph.fed_by(fs, "fileSystemId", MOUNT_TARGET):
+        groups.update({g.urn: g for g in graph.groups_of(target)})
+    return list(groups.values())
+
+
+def _share_clients(graph: StackGraph, flows: Flows, fs: PolicyResource, share: list[PolicyResource]) \
+        -> dict[str, tuple[str, list[PolicyResource]]]:
+    """Client name -> (what it is, its groups): groups any rule pairs with the share's, and instances whose role
+    the file-system policy grants."""
+    urns = {g.urn for g in share}
+    clients: dict[str, tuple[str, list[PolicyResource]]] = {}
+    for e in flows.edges:
+        if e.group is None or not e.view.covers(2049):
+            continue
+        if e.group.urn in urns:
+            for p in e.peers:
+                if p.urn not in urns:
+                    clients[p.urn] = (f"SecurityGroup '{p.name}'", [p])
+        elif urns & {p.urn for p in e.peers}:
+            clients[e.group.urn] = (f"SecurityGroup '{e.group.name}'", [e.group])
+    for policy in graph.fed_by(fs, "fileSystemId", FS_POLICY):
+        for role in graph.feeds(policy, "policy", ROLE):
+            for profile in graph.fed_by(role, "role", PROFILE):
+                for instance in graph.fed_by(profile, "iamInstanceProfile", INSTANCE):
+                    groups = graph.groups_of(instance)
+                    if groups and not any(g.urn in clients for g in groups):
+                        clients[instance.urn] = (label(instance), groups)
+    return clients
+
+
+def efs_reachability(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    flows = Flows(graph)
+    for fs in graph.of(FILE_SYSTEM):
+        share = _share_groups(graph, fs)
+        for urn, (name, groups) in _share_clients(graph, flows, fs, share).items():
+            for target in share:
+                if not flows.egress(groups, target, 2049):
+                    yield fix(f"may mount {label(fs)} but has no 2049 egress to its group '{target.name}'",
+                              name, "client.connections.allow_to(share.connections, Port.tcp(2049), ...) adds both "
+                              "sides as standalone rules"), urn
+                if not flows.ingress(target, groups, 2049):
+                    yield fix(f"the file share's group does not admit 2049 from {name}",
+                              f"SecurityGroup '{target.name}'", "client.connections.allow_to(share.connections, "
+                              "Port.tcp(2049), ...) adds both sides as standalone rules"), target.urn
+
+
+def endpoint_group_by_reference(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    endpoint_groups = {g.urn: g for e in graph.of(ENDPOINT) for g in graph.groups_of(e)}
+    for e in edges(graph):
+        if e.group is None or e.group.urn not in endpoint_groups or e.view.direction != "ingress":
+            continue
+        port_ok = e.view.protocol == "tcp" and e.view.from_port == 443 and e.view.to_port == 443
+        if not port_ok or not e.peers or e.view.cidrs or e.prefix_sources:
+            source = ", ".join(map(str, e.view.cidrs)) or _names(list(e.peers))
+            yield fix(f"endpoint group '{e.group.name}' admits {e.view.protocol} {_ports(e.view)} from {source}; it "
+                      "should admit only tcp/443 from the consumers' groups (seed 002 opened 0.0.0.0/0)",
+                      label(e.rule), "remove the rule; endpoints.allow_from(consumer) admits 443 by group "
+                      "reference"), e.rule.urn
+
+
+# --- structure -------------------------------------------------------------------------------------------------------
+
+def no_group_cycles(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    names = {g.urn: g for g in graph.of(SG)}
+    refers = {g.urn: {p.urn for d in ("ingress", "egress") for p in graph.feeds(g, d, SG) if p.urn != g.urn}
+              for g in names.values()}
+    reported: set[frozenset[str]] = set()
+    for start in refers:
+        stack, path = [(start, [start])], None
+        while stack:
+            node, trail = stack.pop()
+            for nxt in refers.get(node, ()):
+                if nxt == start:
+                    path = trail
+                    break
+                if nxt not in trail:
+                    stack.append((nxt, [*trail, nxt]))
+            if path:
+                break
+        if path and frozenset(path) not in reported:
+            reported.add(frozenset(path))
+            cycle = " -> ".join(f"'{names[u].name}'" for u in [*path, start])
+            yield fix(f"security groups reference each other through inline rules ({cycle}): neither can be "
+                      "created first — 'Circular dependency between resources' (seed 000)", label(names[start]),
+                      "move the rules out of the groups into standalone SecurityGroupIngressRule/"
+                      "SecurityGroupEgressRule resources (Connections.allow_to)"), start
+
+
+def default_group_managed(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    for vpc in graph.of(VPC):
+        if not graph.fed_by(vpc, "vpcId", DEFAULT_SG):
+            yield fix("the VPC's default security group is not managed, so it keeps AWS's allow-all-from-itself "
+                      "rules", label(vpc), "adopt it with aws.ec2.DefaultSecurityGroup(vpc_id=vpc.id) and no "
+                      "rules"), vpc.urn
+
+
+def ec2_ssm_managed(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    for instance in graph.of(INSTANCE):
+        roles = [r for p in graph.feeds(instance, "iamInstanceProfile", PROFILE) for r in graph.feeds(p, "role", ROLE)]
+        managed = any(str(get(a.props, "policyArn", "")).endswith(":policy/AmazonSSMManagedInstanceCore")
+                      for r in roles for a in graph.fed_by(r, "role", ATTACHMENT))
+        managed = managed or any("AmazonSSMManagedInstanceCore" in str(get(r.props, "managedPolicyArns", ""))
+                                 for r in roles)
+        if not managed:
+            yield fix("the instance's role does not carry AmazonSSMManagedInstanceCore, so Session Manager cannot "
+                      "reach it and nothing else can", label(instance), "give it an instance profile whose role "
+                      "attaches arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"), instance.urn
+
+
+def ecs_roles_distinct(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    for task in graph.of(TASK):
+        def role(prop: str, t: PolicyResource = task) -> str | None:
+            fed = graph.feeds(t, prop, ROLE)
+            if fed:
+                return fed[0].urn
+            literal = get(t.props, prop)
+            return literal if isinstance(literal, str) else None
+
+        task_role, execution_role = role("taskRoleArn"), role("executionRoleArn")
+        if task_role is None:
+            yield fix("the task has no task role, so ECS Exec has no identity to open its channels with",
+                      label(task), "give it a task role with the four ssmmessages channel actions"), task.urn
+        elif task_role == execution_role:
+            yield fix("the task role and the execution role are the same role, so the container holds the image "
+                      "pull and log permissions ECS needs, and ECS holds whatever the app needs", label(task),
+                      "use two roles: execution (pull, logs) and task (ssmmessages, exec logging)"), task.urn
+
+
+def efs_has_tls_policy(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    for fs in graph.of(FILE_SYSTEM):
+        if not graph.fed_by(fs, "fileSystemId", FS_POLICY):
+            yield fix("the file system has no file-system policy, so any client that reaches a mount target may "
+                      "mount it, with or without TLS", label(fs), "FileShare.grant_mount(role) writes a policy that "
+                      "denies non-TLS access and grants only that role"), fs.urn
+
+
+def _has_default_route(graph: StackGraph, table: PolicyResource) -> bool:
+    inline = get(table.props, "routes", [])
+    if inline is not UNKNOWN and any(get(r, "cidrBlock") in ANYWHERE or get(r, "ipv6CidrBlock") in ANYWHERE
+                                     for r in inline):
+        return True
+    return any(get(r.props, "destinationCidrBlock") in ANYWHERE or get(r.props, "destinationIpv6CidrBlock") in ANYWHERE
+               for r in graph.fed_by(table, "routeTableId", ROUTE))
+
+
+def efs_isolated(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    for target in graph.of(MOUNT_TARGET):
+        for subnet in graph.feeds(target, "subnetId", SUBNET):
+            public = get(subnet.props, "mapPublicIpOnLaunch") is True
+            routed = any(_has_default_route(graph, t) for t in graph.route_tables_of(subnet))
+            if public or routed:
+                yield fix(f"the mount target sits in {label(subnet)}, which "
+                          f"{'maps public IPs' if public else 'has a default route'}", label(target),
+                          "place mount targets only in the isolated subnets"), target.urn
+
+
+def endpoint_budget(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    region = graph.region()
+    table, priced_as = prices.prices_for(region)
+    budget = float(config(args, "monthlyBudgetUsd", 60))
+    lines, interfaces = [], 0
+    for e in graph.of(ENDPOINT):
+        if get(e.props, "vpcEndpointType") != "Interface":
+            continue
+        subnets = get(e.props, "subnetIds", [])
+        count = len(graph.feeds(e, "subnetIds", SUBNET)) if subnets is UNKNOWN else len(subnets)
+        interfaces += count
+        short = _service_name(e).removeprefix(f"com.amazonaws.{region}.") or e.name
+        lines.append(f"{short} x{count} AZ")
+    monthly = prices.interface_endpoints_month(interfaces, priced_as)
+    if monthly > budget:
+        note = "" if priced_as == region else f" (priced as {priced_as}: no prices for {region})"
+        yield fix(f"the interface endpoints cost about ${monthly:.0f}/month{note} — {interfaces} endpoint-AZs "
+                  f"({', '.join(lines)}) at ${table.interface_endpoint_hour}/hour each, idle or not — over the "
+                  f"${budget:.0f} budget", "stack", "use endpointPlacement=single-az, bastion=off when unused "
+                  "(drops ecr.api, ecr.dkr, logs), or raise monthlyBudgetUsd"), ""
+
+
+EC2MESSAGES_SCHEMA = PolicyConfigSchema(properties={"ec2messages": {
+    "type": "boolean", "default": False,
+    "description": "require the ec2messages endpoint for EC2 (only SSM Agent older than 3.3.40.0 needs it)"}})
+BUDGET_SCHEMA = PolicyConfigSchema(properties={"monthlyBudgetUsd": {
+    "type": "number", "default": 60, "description": "monthly budget for interface endpoints, in USD"}})
+
+POLICIES = [
+    stack_policy("required-endpoints", "Every workload has the VPC endpoints it needs, in its VPC, with private DNS.",
+                 required_endpoints, schema=EC2MESSAGES_SCHEMA),
+    stack_policy("endpoint-reachability", "Every endpoint consumer has 443 egress to the endpoint group and the "
+                 "endpoint group admits 443 from it; and it can reach S3 through the gateway.",
+                 endpoint_reachability, severity=Severity.HIGH),
+    stack_policy("efs-reachability", "Every file-share client has 2049 egress to the share's group and the share's "
+                 "group admits 2049 from it.", efs_reachability),
+    stack_policy("endpoint-group-ingress-by-reference", "The endpoint group admits only tcp/443, only from "
+                 "referenced security groups.", endpoint_group_by_reference),
+    stack_policy("no-security-group-cycles", "No security groups reference each other through inline rules.",
+                 no_group_cycles, severity=Severity.CRITICAL),
+    stack_policy("default-security-group-managed", "Every VPC's default security group is adopted and emptied.",
+                 default_group_managed, severity=Severity.MEDIUM),
+    stack_policy("ec2-ssm-managed", "EC2 instances carry AmazonSSMManagedInstanceCore through their profile.",
+                 ec2_ssm_managed),
+    stack_policy("ecs-task-roles-distinct", "ECS tasks have a task role, distinct from the execution role.",
+                 ecs_roles_distinct),
+    stack_policy("efs-has-tls-policy", "Every EFS file system has a file-system policy.", efs_has_tls_policy),
+    stack_policy("efs-mount-targets-isolated", "EFS mount targets sit only in isolated subnets.", efs_isolated),
+    stack_policy("endpoint-budget", "The interface endpoints' monthly cost stays within budget.", endpoint_budget,
+                 level=ADVISORY, severity=Severity.LOW, schema=BUDGET_SCHEMA),
+]
+
