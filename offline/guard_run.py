@@ -107,11 +107,11 @@ def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -
             report.findings.append(Finding(d.policyName, LEVELS.get(d.enforcementLevel, "?"), d.message, d.urn))
         report.not_applicable += [(n.policy_name, n.reason) for n in response.not_applicable]
 
-    aws = [r for r in capture.resources if r.custom and r.type.startswith("aws:")]
+    aws = {r.urn for r in capture.resources if r.custom and r.type.startswith("aws:")}
     for r in capture.resources:
         request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
                                               options=_options(r))
-        if r in aws:
+        if r.urn in aws:
             request.provider.CopyFrom(provider)
         collect(analyzer.Analyze(request, None))
 
@@ -123,7 +123,7 @@ def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -
             options=_options(r), parent=r.parent or "", dependencies=r.dependencies,
             propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
                                   for k, v in r.property_dependencies.items()})
-        if r in aws:
+        if r.urn in aws:
             resource.provider.CopyFrom(provider)
         resources.append(resource)
     collect(analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), None))

@@ -16,6 +16,7 @@ import yaml
 
 from components.config import ConfigError
 from offline import graph
+from offline.guard_run import POLICIES, Report, analyze
 from offline.harness import MODES, Capture, Registration, capture, load_yaml
 
 
@@ -98,6 +99,19 @@ def _is_group(cap: Capture, name: str) -> bool:
     return any(r.name == name for r in cap.of_type(graph.SG))
 
 
+def policy_lines(report: Report) -> list[str]:
+    lines = [f"airgap-guard ({len(POLICIES)} policies, as `pulumi preview --policy-pack policy` runs them): "
+             f"{len(report.mandatory)} mandatory, {len(report.violations) - len(report.mandatory)} advisory, "
+             f"{len(report.skipped)} skipped, evaluated in {report.seconds * 1000:.0f} ms"]
+    for finding in report.violations:
+        lines.append(f"  {finding.level.upper()} {finding.policy}: {finding.message.split(chr(10), 1)[-1]}")
+    for finding in report.skipped:
+        lines.append(f"  SKIPPED {finding.policy}: {finding.message}")
+    for name, reason in report.not_applicable:
+        lines.append(f"  not applicable yet: {name}: {reason}")
+    return lines
+
+
 def checks(cap: Capture) -> list[str]:
     found = []
     paths = graph.internet_paths(cap)
@@ -122,7 +136,7 @@ def _yaml(value: object) -> list[str]:
     return yaml.safe_dump(value, sort_keys=True, width=200).rstrip().splitlines()
 
 
-def render(cap: Capture, seconds: float) -> str:
+def render(cap: Capture, seconds: float, report: Report) -> str:
     mode = "first preview of a new stack (AWS-assigned values unknown)" if cap.mode == "preview" else \
         "update of an existing stack (AWS-assigned values simulated)"
     custom = [r for r in cap.resources if r.custom]
@@ -143,6 +157,7 @@ def render(cap: Capture, seconds: float) -> str:
         "",
         "Checks:",
         *("  " + line for line in checks(cap)),
+        *("  " + line for line in policy_lines(report)),
         "",
         "Outputs:",
         *("  " + line for line in _yaml(_readable(cap.exports))),
@@ -172,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"airgap plan: stack {args.stack}: {err}", file=sys.stderr)
         return 2
-    print(render(cap, time.perf_counter() - started))
-    return 0
+    report = analyze(cap)
+    print(render(cap, time.perf_counter() - started, report))
+    # Like `pulumi preview --policy-pack`: a mandatory violation fails the command.
+    return 1 if report.mandatory or report.skipped else 0
 
 
 if __name__ == "__main__":
