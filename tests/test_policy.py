@@ -394,3 +394,9 @@ def test_every_policy_has_a_variant_that_fires() -> None:
     # Runs last in this module (pytest keeps file order): every test above added what it saw firing.
     missing = sorted({p.name for p in POLICIES} - COVERED)
     assert missing == [], f"no bad variant shows these policies firing: {missing}"
+
+
+def test_readme_lists_every_policy() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [p.name for p in POLICIES if f"| `{p.name}` |" not in readme]
+    assert missing == [], f"README's policy table lacks {missing}"
