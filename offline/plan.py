@@ -15,7 +15,7 @@ from collections.abc import Callable
 import yaml
 
 from components.config import ConfigError
-from offline import graph
+from offline import cost, graph
 from offline.guard_run import POLICIES, Report, analyze
 from offline.harness import MODES, Capture, Registration, capture, load_yaml
 
@@ -136,7 +136,15 @@ def _yaml(value: object) -> list[str]:
     return yaml.safe_dump(value, sort_keys=True, width=200).rstrip().splitlines()
 
 
-def render(cap: Capture, seconds: float, report: Report) -> str:
+def cost_lines(cap: Capture, overrides: dict[str, object]) -> list[str]:
+    configured = load_yaml(cap.config.get("airgap:bastion", "parked"))
+    estimates = {mode: cost.estimate(cap if mode == configured else capture(cap.stack, cap.mode,
+                                                                         {**overrides, "bastion": mode}))
+                 for mode in ("off", "parked", "on")}
+    return cost.render(configured, estimates)
+
+
+def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, object] | None = None) -> str:
     mode = "first preview of a new stack (AWS-assigned values unknown)" if cap.mode == "preview" else \
         "update of an existing stack (AWS-assigned values simulated)"
     custom = [r for r in cap.resources if r.custom]
@@ -158,6 +166,8 @@ def render(cap: Capture, seconds: float, report: Report) -> str:
         "Checks:",
         *("  " + line for line in checks(cap)),
         *("  " + line for line in policy_lines(report)),
+        "",
+        *cost_lines(cap, overrides or {}),
         "",
         "Outputs:",
         *("  " + line for line in _yaml(_readable(cap.exports))),
@@ -188,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"airgap plan: stack {args.stack}: {err}", file=sys.stderr)
         return 2
     report = analyze(cap)
-    print(render(cap, time.perf_counter() - started, report))
+    print(render(cap, time.perf_counter() - started, report, overrides))
     # Like `pulumi preview --policy-pack`: a mandatory violation fails the command.
     return 1 if report.mandatory or report.skipped else 0
 

@@ -1,15 +1,17 @@
-"""AWS list prices the stack's cost depends on: one table, used by the pack's budget policy and the plan.
+"""AWS list prices the stack's cost depends on: one table, used by the pack's budget policy and by the plan.
 
-Source: the AWS pricing pages for PrivateLink, Fargate, EC2, EBS, EFS, KMS, CloudWatch Logs and NAT gateway, on-demand,
-Linux, USD, as read on 2026-11-01. Prices change: update the table and `AS_OF` together. A region missing here is
-priced as us-east-1 and says so.
+On-demand, Linux, USD. Provenance, figure by figure, is in `SOURCES`: some were checked against stored copies of AWS's
+pricing pages (or widely quoted summaries of them) while writing this; the rest are AWS list prices as the authors
+knew them and were not re-read from AWS, since this project is built offline. Before budgeting real money, check
+them with the AWS Pricing Calculator or the Price List API, and update the table, `SOURCES` and `AS_OF` together.
+A region missing here is priced as us-east-1, and the estimate says so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-AS_OF = "2026-11-01"
+AS_OF = "2026-11"  # when this table was last reviewed, not when AWS last changed a price
 HOURS_PER_MONTH = 730
 
 
@@ -29,6 +31,7 @@ class RegionPrices:
     logs_ingest_gb: float = 0.0
     nat_gateway_hour: float = 0.0
     nat_gateway_gb: float = 0.0
+    public_ipv4_hour: float = 0.005  # every public IPv4 address, a NAT gateway's Elastic IP included
 
 
 PRICES: dict[str, RegionPrices] = {
@@ -52,6 +55,18 @@ PRICES: dict[str, RegionPrices] = {
     ),
 }
 FALLBACK_REGION = "us-east-1"
+
+SOURCES = {
+    "interface_endpoint_hour": "ap-northeast-1 $0.014: DESIGN.md (AWS PrivateLink pricing); us-east-1 $0.01: widely "
+                               "quoted AWS list price, checked in stored copies; billed per endpoint per AZ-hour "
+                               "(aws.amazon.com/privatelink/pricing)",
+    "interface_endpoint_gb": "$0.01/GB for the first PB per region: aws.amazon.com/privatelink/pricing (stored copy)",
+    "fargate (us-east-1)": "Linux/x86 $0.04048 vCPU-h, $0.004445 GB-h; Linux/ARM $0.03238, $0.00356: widely quoted "
+                           "AWS list prices, checked in stored copies",
+    "fargate (ap-northeast-1)": "not verified here (the stored AWS page was an outdated list): authors' knowledge",
+    "ec2, gp3, efs, kms, logs, nat": "authors' knowledge of AWS list prices, not verified here",
+    "seed 003": "about 1,500 yen per endpoint per month: consistent with $0.014 x 730 h = $10.22 at ~147 yen/$",
+}
 
 
 def prices_for(region: str | None) -> tuple[RegionPrices, str]:

@@ -1,0 +1,113 @@
+"""What a captured stack costs a month, component by component, at the list prices in policy/guard/prices.py (the
+same table the pack's budget policy uses). Read from the resources the program registers, not from its config.
+
+Usage-dependent figures rest on `Assumptions`, printed with every estimate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+
+from offline.harness import Capture, Registration
+
+from guard.prices import AS_OF, HOURS_PER_MONTH, prices_for  # isort: skip
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    session_hours: float = 20  # hours a month a parked bastion is unparked for sessions
+    endpoint_gb: float = 5  # GB a month through the interface endpoints (agent traffic, image pulls)
+    efs_standard_gb: float = 5  # GB stored on the file share (standard class)
+    efs_ia_gb: float = 0  # GB moved to Infrequent Access
+    logs_gb: float = 1  # GB of logs ingested a month (bastion task and exec sessions)
+
+    def lines(self) -> list[str]:
+        text = {
+            "session_hours": "h/month a parked bastion runs for sessions (an 'on' bastion runs all 730)",
+            "endpoint_gb": "GB/month through the interface endpoints",
+            "efs_standard_gb": "GB on the file share (standard)", "efs_ia_gb": "GB on the file share (IA)",
+            "logs_gb": "GB/month of logs ingested",
+        }
+        return [f"{getattr(self, f.name):g} {text[f.name]}" for f in fields(self)]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    region: str
+    priced_as: str
+    by_component: dict[str, float]
+    endpoint_azs: int
+    nat_alternative: float
+
+    @property
+    def total(self) -> float:
+        return sum(self.by_component.values())
+
+
+def _component(cap: Capture, r: Registration) -> str:
+    index = cap.by_urn()
+    parent = index.get(r.parent or "")
+    return parent.name if parent is not None and not parent.custom else "stack"
+
+
+def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
+    p, priced_as = prices_for(cap.region)
+    month = HOURS_PER_MONTH
+    cost: dict[str, float] = defaultdict(float)
+    endpoint_azs = 0
+    for r in cap:
+        i = r.inputs
+        where = _component(cap, r)
+        if r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and i.get("vpcEndpointType") == "Interface":
+            azs = len(i.get("subnetIds") or [])
+            endpoint_azs += azs
+            cost[where] += azs * p.interface_endpoint_hour * month
+        elif r.type == "aws:ec2/instance:Instance":
+            cost[where] += p.ec2_hour.get(i.get("instanceType", ""), 0) * month
+            cost[where] += float((i.get("rootBlockDevice") or {}).get("volumeSize", 8)) * p.gp3_gb_month
+        elif r.type == "aws:efs/fileSystem:FileSystem":
+            cost[where] += assume.efs_standard_gb * p.efs_standard_gb_month + assume.efs_ia_gb * p.efs_ia_gb_month
+        elif r.type == "aws:ecs/service:Service":
+            task = next((t for t in cap.of_type("aws:ecs/taskDefinition:TaskDefinition")
+                         if _component(cap, t) == where), None)
+            if task is not None:
+                hours = month if (i.get("desiredCount") or 0) >= 1 else assume.session_hours
+                arm = (task.inputs.get("runtimePlatform") or {}).get("cpuArchitecture") == "ARM64"
+                vcpu, gb = float(task.inputs["cpu"]) / 1024, float(task.inputs["memory"]) / 1024
+                rate = (vcpu * (p.fargate_vcpu_hour if arm else p.fargate_x86_vcpu_hour)
+                        + gb * (p.fargate_gb_hour if arm else p.fargate_x86_gb_hour))
+                cost[where] += rate * hours + assume.logs_gb * p.logs_ingest_gb
+        elif r.type == "aws:kms/key:Key":
+            cost[where] += p.kms_key_month
+    if endpoint_azs:
+        endpoints = next((c for c in cost if c == "endpoints"), "endpoints")
+        cost[endpoints] += assume.endpoint_gb * p.interface_endpoint_gb
+    # The same reachability through NAT: one gateway (and its public IPv4) per AZ that has endpoint interfaces.
+    nat_azs = max((len(r.inputs.get("subnetIds") or []) for r in cap.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")),
+                  default=0)
+    nat = nat_azs * (p.nat_gateway_hour + p.public_ipv4_hour) * month + assume.endpoint_gb * p.nat_gateway_gb
+    return Estimate(cap.region, priced_as, dict(cost), endpoint_azs, nat)
+
+
+def render(configured: str, estimates: dict[str, Estimate], assume: Assumptions = Assumptions()) -> list[str]:
+    """A table: components as rows, bastion modes as columns, the configured mode marked."""
+    first = estimates[configured]
+    note = "" if first.priced_as == first.region else f" (no prices for {first.region}: priced as {first.priced_as})"
+    modes = list(estimates)
+    components = sorted({c for e in estimates.values() for c in e.by_component},
+                        key=lambda c: -max(e.by_component.get(c, 0) for e in estimates.values()))
+    header = "  ".join(f"{(m + (' *' if m == configured else '')):>10}" for m in modes)
+    out = [f"Monthly cost estimate, USD, list prices for {first.priced_as} (table reviewed {AS_OF}){note}:",
+           f"  {'component':<12}  {header}"]
+    for c in components:
+        out.append(f"  {c:<12}  " + "  ".join(f"{estimates[m].by_component.get(c, 0):>10.2f}" for m in modes))
+    out.append(f"  {'total':<12}  " + "  ".join(f"{estimates[m].total:>10.2f}" for m in modes))
+    out.append("  (* = bastion mode as configured; columns = the same stack with airgap:bastion set to each mode)")
+    e = first
+    out.append(f"  Interface endpoints: {e.endpoint_azs} endpoint-AZs, billed every hour whether used or not. The same "
+               f"reachability through NAT would cost about ${e.nat_alternative:.2f}/month (NAT gateway hours, its "
+               "public IPv4, processed GB) — and needs an internet gateway and public subnets, which airgap forbids.")
+    out.append("  Assumptions: " + "; ".join(assume.lines()) + ". Excluded: data transfer between AZs, AWS Backup "
+               "storage of the share, Session Manager (free).")
+    return out
