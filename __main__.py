@@ -60,6 +60,7 @@ if settings.bastion != "off":
         for port in settings.bastion_forward_ports:
             bastion.connections.allow_to(host.connections, Port.tcp(port), "port forwarding to the SSM host")
 
+pulumi.export("region", settings.region)
 pulumi.export("vpcId", network.vpc.id)
 pulumi.export("subnetIds", network.subnet_ids)
 pulumi.export("endpointServices", list(settings.endpoints))
@@ -73,6 +74,7 @@ if share is not None:
     pulumi.export("fileShareId", share.file_system.id)
 if bastion is not None:
     pulumi.export("bastionMode", settings.bastion)
+    pulumi.export("bastionForwardPorts", list(settings.bastion_forward_ports))
     pulumi.export("bastionCluster", bastion.cluster.name)
     pulumi.export("bastionService", bastion.service.name)
     pulumi.export("bastionCommands", bastion.commands)

@@ -4,6 +4,7 @@
     python3 dev.py plan     # what the dev stack would create, evaluated offline (no AWS account needed)
     python3 dev.py test     # the test suite (ruff, then pytest)
     python3 dev.py bench    # timings of the offline run and the policy pack, dev and 100x dev
+    python3 dev.py bastion forward --stack dev   # port-forward through a deployed stack's bastion (AWS needed)
 
 The first run creates .venv/ (the same virtualenv Pulumi.yaml names) from the pinned requirements; later runs reuse
 it until a requirements file changes. Anything after the command is passed on: `python3 dev.py plan --help`.
@@ -25,6 +26,7 @@ STAMP = VENV / ".airgap-requirements"
 COMMANDS = {
     "plan": ["-m", "offline.plan"],
     "bench": ["-m", "offline.bench"],
+    "bastion": ["-m", "ops"],
     "test": None,  # ruff, then pytest; see run_tests
 }
 

@@ -1,0 +1,1 @@
+"""Day-to-day operation of an airgap stack (python -m ops)."""
