@@ -8,22 +8,17 @@ levels are pulumi_policy's.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
-
-from offline.harness import PROJECT, ROOT, Capture, Registration
-
-sys.path.insert(0, str(ROOT / "policy"))
-
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from guard import PACK_NAME, POLICIES
+from guard import PACK_NAME, POLICIES  # policy/, put on the path by the offline package
+from offline.harness import PROJECT, Capture, Registration
 
 PACK_VERSION = "0.1.0"
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",

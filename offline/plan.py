@@ -11,13 +11,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import yaml
 
 from components.config import ConfigError
-from offline import cost, graph
+from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
-from offline.harness import MODES, Capture, Registration, capture, load_yaml
+from offline.harness import MODES, ROOT, Capture, Registration, capture, load_yaml
 
 
 def _on(flag: object) -> str:
@@ -182,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use (default dev)")
     parser.add_argument("--mode", choices=MODES, default="preview",
                         help="preview: first preview of a new stack (default); update: values known")
+    parser.add_argument("--diagram-dir", type=Path, default=ROOT / "out",
+                        help="where to write <stack>-architecture.mmd and .png (default out/)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key for this plan only, e.g. --set bastion=off (YAML value)")
     args = parser.parse_args(argv)
@@ -199,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report = analyze(cap)
     print(render(cap, time.perf_counter() - started, report, overrides))
+    base = args.diagram_dir / f"{cap.stack}-architecture"
+    base.with_suffix(".mmd").parent.mkdir(parents=True, exist_ok=True)
+    base.with_suffix(".mmd").write_text(diagram.mermaid(cap))
+    diagram.png(cap, base.with_suffix(".png"))
+    print(f"Diagram: {base.with_suffix('.mmd')} (Mermaid) and {base.with_suffix('.png')}")
     # Like `pulumi preview --policy-pack`: a mandatory violation fails the command.
     return 1 if report.mandatory or report.skipped else 0
 

@@ -1,0 +1,69 @@
+"""The GitHub workflows real users run: valid (schema), safe (zizmor), and doing what the README promises."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from offline.harness import load_yaml
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+
+
+def workflow(name: str) -> dict:
+    return load_yaml((ROOT / ".github" / "workflows" / f"{name}.yml").read_text())
+
+
+def steps(doc: dict) -> list[dict]:
+    return [s for job in doc["jobs"].values() for s in job["steps"]]
+
+
+def test_workflows_match_the_github_workflow_schema() -> None:
+    done = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                           *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_workflows_pass_zizmor_offline() -> None:
+    done = subprocess.run([str(BIN / "zizmor"), "--offline", "--no-progress", str(ROOT / ".github" / "workflows")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_every_action_is_pinned_to_a_commit(path: Path) -> None:
+    for step in steps(load_yaml(path.read_text())):
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+def test_tests_run_the_readme_command_on_every_push() -> None:
+    doc = workflow("tests")
+    assert "push" in doc["on"]
+    assert any(s.get("run") == "python3 dev.py test" for s in steps(doc))
+
+
+def test_pull_requests_preview_every_stack_with_the_policy_pack_and_oidc() -> None:
+    doc = workflow("preview")
+    assert "pull_request" in doc["on"] and doc["permissions"]["id-token"] == "write"
+    pulumi = [s for s in steps(doc) if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi[0]["with"]["command"] == "preview" and pulumi[0]["with"]["policyPacks"] == "policy"
+    aws = [s for s in steps(doc) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+    assert aws[0]["with"]["role-to-assume"] == "${{ secrets.AWS_ROLE_ARN }}"
+    from offline.harness import stacks
+
+    assert sorted(doc["jobs"]["preview"]["strategy"]["matrix"]["stack"]) == stacks()
+
+
+def test_deploy_is_manual_and_park_is_scheduled() -> None:
+    deploy = workflow("deploy")
+    assert set(deploy["on"]) == {"workflow_dispatch"}
+    assert deploy["on"]["workflow_dispatch"]["inputs"]["action"]["options"] == ["up", "destroy"]
+    park = workflow("park")
+    assert park["on"]["schedule"] and any("dev.py bastion park" in s.get("run", "") for s in steps(park))
