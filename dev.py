@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "policy/requirements.txt")
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "policy/requirements.txt", "requirements.lock")
 STAMP = VENV / ".airgap-requirements"
 COMMANDS = {
     "plan": ["-m", "offline.plan"],
@@ -53,7 +53,9 @@ def ensure_venv() -> Path:
     if not venv_python().exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "-r", str(ROOT / "requirements-dev.txt")], check=True)
+    # requirements.lock pins every transitive package too, so every machine gets the same tree.
+    subprocess.run([*pip, "-r", str(ROOT / "requirements-dev.txt"), "-c", str(ROOT / "requirements.lock")],
+                   check=True)
     STAMP.write_text(wanted)
     return venv_python()
 
