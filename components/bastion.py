@@ -18,7 +18,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.connections import Connections, security_group
+from components.connections import Connections
 from components.iam import PARTITION, role_policy, service_role, statement
 from components.network import PrivateNetwork
 
@@ -63,20 +63,13 @@ class FargateBastion(pulumi.ComponentResource):
 
         key = self._exec_key(args, account, log_prefix) if args.kms else None
         key_arn = key.arn if key is not None else None
-        task_logs = aws.cloudwatch.LogGroup(
-            "bastion-task",
-            name=task_log_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=key_arn,
-            opts=child,
-        )
-        exec_logs = aws.cloudwatch.LogGroup(
-            "bastion-exec",
-            name=exec_log_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=key_arn,
-            opts=child,
-        )
+
+        def log_group(logical: str, name: str) -> aws.cloudwatch.LogGroup:
+            return aws.cloudwatch.LogGroup(logical, name=name, retention_in_days=args.log_retention_days,
+                                           kms_key_id=key_arn, opts=child)
+
+        task_logs = log_group("bastion-task", task_log_name)
+        exec_logs = log_group("bastion-exec", exec_log_name)
 
         self.cluster = aws.ecs.Cluster(
             "bastion",
@@ -154,13 +147,11 @@ class FargateBastion(pulumi.ComponentResource):
             ),
         )
 
-        group = security_group(
-            "bastion",
-            vpc_id=args.network.vpc.id,
+        self.connections = Connections.with_new_group(
+            "bastion", vpc_id=args.network.vpc.id, owner=self,
             description="Fargate bastion: no inbound; outbound only to the endpoints and forwarding targets",
-            parent=self,
         )
-        self.connections = Connections("bastion", group, self)
+        group = self.connections.group
         self.service = aws.ecs.Service(
             "bastion",
             cluster=self.cluster.arn,

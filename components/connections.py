@@ -127,6 +127,12 @@ class Connections:
         if not _NAME.match(self.name):
             raise ValueError(f"connection name {self.name!r}: expected lowercase words joined by '-'")
 
+    @classmethod
+    def with_new_group(cls, name: str, *, vpc_id: pulumi.Input[str], description: str,
+                       owner: pulumi.Resource) -> Connections:
+        """The usual start: a new group (no rules at all) for the thing called `name`, owned by `owner`."""
+        return cls(name, security_group(name, vpc_id=vpc_id, description=description, parent=owner), owner)
+
     def allow_from(self, other: Connections | PrefixListPeer, port: Port, description: str) -> None:
         """Let `other` open connections to this thing on `port`: ingress here, and egress on `other`."""
         if isinstance(other, PrefixListPeer):

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.catalog import ENDPOINT_SERVICES
-from components.connections import Connections, Port, PrefixListPeer, security_group
+from components.connections import Connections, Port, PrefixListPeer
 from components.network import PrivateNetwork
 
 HTTPS = Port.tcp(443)
@@ -44,13 +44,11 @@ class VpcEndpoints(pulumi.ComponentResource):
             raise ValueError(f"unknown endpoint services {unknown}: expected names from {list(ENDPOINT_SERVICES)}")
         vpc_id = args.network.vpc.id
 
-        group = security_group(
-            "endpoint-group",
-            vpc_id=vpc_id,
+        self.connections = Connections.with_new_group(
+            "endpoint-group", vpc_id=vpc_id, owner=self,
             description="Interface VPC endpoints: HTTPS from the groups allowed to use them",
-            parent=self,
         )
-        self.connections = Connections("endpoint-group", group, self)
+        group = self.connections.group
 
         self.interface_endpoints = {}
         self.gateway_endpoints = {}

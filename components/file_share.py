@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.connections import Connections, security_group
+from components.connections import Connections
 from components.network import PrivateNetwork
 
 # The POSIX identity every client writes as through the access point (ec2-user's uid/gid on Amazon Linux).
@@ -38,13 +38,11 @@ class FileShare(pulumi.ComponentResource):
         super().__init__("airgap:storage:FileShare", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        group = security_group(
-            "file-share",
-            vpc_id=args.network.vpc.id,
+        self.connections = Connections.with_new_group(
+            "file-share", vpc_id=args.network.vpc.id, owner=self,
             description="EFS mount targets: NFS from the clients allowed to mount the share",
-            parent=self,
         )
-        self.connections = Connections("file-share", group, self)
+        group = self.connections.group
 
         self.file_system = aws.efs.FileSystem(
             "file-share",

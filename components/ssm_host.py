@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.catalog import INSTANCE_TYPES, al2023_ami_parameter
-from components.connections import Connections, security_group
+from components.connections import Connections
 from components.file_share import FileShare
 from components.iam import managed_policy, service_role
 from components.network import PrivateNetwork
@@ -56,13 +56,11 @@ class SsmHost(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         instance_type = INSTANCE_TYPES[args.instance_type]
 
-        group = security_group(
-            "ssm-host",
-            vpc_id=args.network.vpc.id,
+        self.connections = Connections.with_new_group(
+            "ssm-host", vpc_id=args.network.vpc.id, owner=self,
             description="SSM host: no inbound except connections allowed to it",
-            parent=self,
         )
-        self.connections = Connections("ssm-host", group, self)
+        group = self.connections.group
 
         self.role = service_role("ssm-host", "ec2.amazonaws.com", "SSM host: managed by Systems Manager", self)
         managed_policy("ssm-host-core", self.role, "AmazonSSMManagedInstanceCore", self)
