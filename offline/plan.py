@@ -130,7 +130,9 @@ def _readable(value: object) -> object:
         return {k: _readable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_readable(v) for v in value]
-    return graph.shown(value)
+    if isinstance(value, float) and value.is_integer():  # protobuf Structs carry every number as a double
+        return int(value)
+    return graph.shown(value) if isinstance(value, str) else value
 
 
 def _yaml(value: object) -> list[str]:

@@ -67,7 +67,7 @@ def read_stack(name: str, outputs: Mapping[str, Any]) -> Stack:
                        "is off there (airgap:bastion=off) or the stack was never deployed. Fix: "
                        f"`pulumi config set airgap:bastion parked --stack {name} && pulumi up --stack {name}`")
     return Stack(name, outputs["region"], outputs["bastionCluster"], outputs["bastionService"],
-                 outputs.get("ssmHostPrivateIp"), tuple(outputs.get("bastionForwardPorts") or ()))
+                 outputs.get("ssmHostPrivateIp"), tuple(int(p) for p in outputs.get("bastionForwardPorts") or ()))
 
 
 def check_tools(which: Callable[[str], str | None] = shutil.which) -> None:

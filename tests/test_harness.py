@@ -57,8 +57,9 @@ def test_invokes_the_program_uses_exist_in_the_real_provider(dev: Capture) -> No
 
 
 @pytest.mark.parametrize("stack", stacks())
-def test_every_shipped_stack_plans(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert plan.main(["--stack", stack]) == 0
+def test_every_shipped_stack_plans(stack: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert plan.main(["--stack", stack, "--diagram-dir", str(tmp_path)]) == 0
+    assert (tmp_path / f"{stack}-architecture.png").exists() and (tmp_path / f"{stack}-architecture.mmd").exists()
     out = capsys.readouterr().out
     assert "No cloud was contacted" in out
     assert "internet path: none" in out
@@ -70,3 +71,10 @@ def test_plan_reports_bad_config_as_one_error_and_exit_2(capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert 'airgap:vpcCidr = "300.1.0.0/16": expected an IPv4 CIDR block' in err
     assert "Traceback" not in err
+
+
+def test_plan_shows_outputs_as_the_cli_would(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert plan.main(["--mode", "update", "--diagram-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "bastionForwardPorts:\n  - 8080\n" in out
+    assert "8080.0" not in out

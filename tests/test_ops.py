@@ -246,5 +246,6 @@ def test_the_command_line_reports_errors_in_one_line(tmp_path: Path, capsys: pyt
 def test_stack_outputs_the_program_exports_are_what_the_cli_reads(cap) -> None:
     exports = cap("dev", "update").exports
     stack = read_stack("dev", exports)
+    assert all(type(p) is int for p in stack.ports)  # str(port) goes into the session parameters
     assert stack == Stack("dev", REGION, exports["bastionCluster"], exports["bastionService"],
                           exports["ssmHostPrivateIp"], (8080,))
