@@ -217,6 +217,8 @@ def capture(
         runpy.run_path(str(main), run_name="__main__")
 
     _sync_await(pulumi.runtime.stack.run_pulumi_func(run))
+    if mode == "update":
+        reflect_rules(monitor.registrations)
     root = settings.get_root_resource()
     exports = _sync_await(rpc.serialize_properties(getattr(root, "outputs", {}), {}))
     return Capture(
@@ -228,6 +230,37 @@ def capture(
         exports=json_format.MessageToDict(exports),
         invokes=invokes,
     )
+
+
+_STANDALONE = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",
+               "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress"}
+
+
+def reflect_rules(registrations: list[Registration]) -> None:
+    """What the provider reads back once the groups exist: every rule on a group, standalone ones included, appears
+    in that group's `ingress`/`egress` state. (Inputs are untouched: the program never wrote those.)"""
+    groups = {r.urn: r for r in registrations if r.type == "aws:ec2/securityGroup:SecurityGroup"}
+    for group in groups.values():
+        group.state.setdefault("ingress", [])
+        group.state.setdefault("egress", [])
+    for rule in registrations:
+        direction = _STANDALONE.get(rule.type)
+        owner = groups.get((rule.property_dependencies.get("securityGroupId") or [""])[0])
+        if direction is None or owner is None:
+            continue
+        s = rule.state
+        protocol = s.get("ipProtocol")
+        owner.state[direction].append({
+            "protocol": protocol,
+            "fromPort": 0 if protocol == "-1" else s.get("fromPort"),
+            "toPort": 0 if protocol == "-1" else s.get("toPort"),
+            "cidrBlocks": [s["cidrIpv4"]] if s.get("cidrIpv4") else [],
+            "ipv6CidrBlocks": [s["cidrIpv6"]] if s.get("cidrIpv6") else [],
+            "prefixListIds": [s["prefixListId"]] if s.get("prefixListId") else [],
+            "securityGroups": [s["referencedSecurityGroupId"]] if s.get("referencedSecurityGroupId") else [],
+            "self": False,
+            "description": s.get("description", ""),
+        })
 
 
 def is_unknown(value: Any) -> bool:

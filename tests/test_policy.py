@@ -400,3 +400,17 @@ def test_readme_lists_every_policy() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [p.name for p in POLICIES if f"| `{p.name}` |" not in readme]
     assert missing == [], f"README's policy table lacks {missing}"
+
+
+def test_rules_read_back_into_an_existing_group_are_not_taken_for_inline_rules() -> None:
+    """After the first `pulumi up`, the provider reads every rule on a group into its state, standalone ones
+    included. Those read-backs must not look like inline rules to the stack policies — but a rule that is not a
+    read-back of a standalone one (added in the console, say) must still be caught."""
+    update = captured("dev", "update")
+    group = update.named(SG, "endpoint-group")
+    assert len(group.state["ingress"]) == 2 and not group.inputs.get("ingress")
+    assert run(update).mandatory == []
+    extra = mutate.clone(update)
+    extra.named(SG, "endpoint-group").state["ingress"].append(
+        {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"], "securityGroups": []})
+    fires(run(extra), "endpoint-group-ingress-by-reference", "from 0.0.0.0/0")

@@ -54,8 +54,34 @@ class Edge:
     prefix_sources: tuple[PolicyResource, ...]  # endpoints whose prefix list it references
 
 
+def _signature(direction: str, protocol: object, start: object, end: object, cidrs: list, groups: list,
+               prefixes: list) -> tuple:
+    protocol = str(protocol).lower()
+    protocol = {"-1": "all", "6": "tcp", "17": "udp"}.get(protocol, protocol)
+    ports = () if protocol == "all" else (start, end)
+    return (direction, protocol, ports, tuple(sorted(map(str, cidrs))), tuple(sorted(map(str, groups))),
+            tuple(sorted(map(str, prefixes))))
+
+
+def _read_back(graph: StackGraph) -> dict[str, set[tuple]]:
+    """Per group URN, the signatures of its standalone rules. Once a group exists, the provider reads every rule on
+    it — standalone ones included — into the group's ingress/egress state; those entries are not inline rules."""
+    found: dict[str, set[tuple]] = {}
+    for rule in graph.of(INGRESS, EGRESS):
+        group = _first(graph.feeds(rule, "securityGroupId", SG))
+        if group is None:
+            continue
+        p = rule.props
+        found.setdefault(group.urn, set()).add(_signature(
+            "ingress" if rule.resource_type == INGRESS else "egress", get(p, "ipProtocol"), get(p, "fromPort"),
+            get(p, "toPort"), [c for c in (get(p, "cidrIpv4"), get(p, "cidrIpv6")) if c],
+            [g for g in (get(p, "referencedSecurityGroupId"),) if g], [x for x in (get(p, "prefixListId"),) if x]))
+    return found
+
+
 def edges(graph: StackGraph) -> list[Edge]:
     found: list[Edge] = []
+    read_back = _read_back(graph)
     for rule in graph.of(INGRESS, EGRESS):
         (view,) = rules_of(rule.resource_type, rule.props)
         found.append(Edge(rule, view, _first(graph.feeds(rule, "securityGroupId", SG)),
@@ -69,10 +95,23 @@ def edges(graph: StackGraph) -> list[Edge]:
                 peers = [group]
             found.append(Edge(rule, view, group, tuple(peers), ()))
     for group in graph.of(SG):
-        for view in rules_of(SG, group.props):
-            # Inline rules: the dependencies are per property, so every inline rule of a direction is taken to
-            # reference every group that direction names (inline rules are a violation of their own anyway).
-            found.append(Edge(group, view, group, tuple(graph.feeds(group, view.direction, SG)), ()))
+        mirrored = read_back.get(group.urn, set())
+        for direction in ("ingress", "egress"):
+            entries = get(group.props, direction, [])
+            if entries is UNKNOWN:
+                continue
+            for i, view in enumerate(v for v in rules_of(SG, group.props) if v.direction == direction):
+                e = f"{direction}.{i}"
+                if _signature(direction, get(group.props, f"{e}.protocol"), get(group.props, f"{e}.fromPort"),
+                              get(group.props, f"{e}.toPort"),
+                              as_list(get(group.props, f"{e}.cidrBlocks", [])) +
+                              as_list(get(group.props, f"{e}.ipv6CidrBlocks", [])),
+                              as_list(get(group.props, f"{e}.securityGroups", [])),
+                              as_list(get(group.props, f"{e}.prefixListIds", []))) in mirrored:
+                    continue
+                # A rule written inline: the dependencies are per property, so it is taken to reference every group
+                # its direction names (inline rules are a violation of their own anyway).
+                found.append(Edge(group, view, group, tuple(graph.feeds(group, direction, SG)), ()))
     return found
 
 

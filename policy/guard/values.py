@@ -85,7 +85,13 @@ def as_list(value: Any) -> list[Any]:
         return []
     if isinstance(value, str) or not isinstance(value, Sequence):
         return [value]
-    return [value[i] for i in range(len(value))]
+    items = []
+    for i in range(len(value)):
+        try:
+            items.append(value[i])
+        except UnknownValueError:  # e.g. an inline rule naming a group whose id AWS has not assigned yet
+            items.append(UNKNOWN)
+    return items
 
 
 def fix(what: str, where: str, remedy: str) -> str:
