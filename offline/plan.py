@@ -155,7 +155,7 @@ def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, ob
     out = [
         f"airgap plan: stack {cap.stack}, region {cap.region}, {mode}",
         "Evaluated offline: __main__.py ran under Pulumi's mock runtime. No cloud was contacted, no credentials",
-        "were read, nothing was created. `pulumi preview` against AWS shows the same resources.",
+        "were read, nothing was created. A real `pulumi preview` runs this same program; only AWS's answers differ.",
         "",
         f"Resources: {len(custom)} AWS resources in {len(cap.resources) - len(custom)} components",
         *("  " + line for line in tree(cap)),
