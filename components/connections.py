@@ -147,12 +147,6 @@ class Connections:
         if isinstance(other, Connections):
             other._ingress_rule(self, port, description)
 
-    def ingress_rules(self) -> list[aws.vpc.SecurityGroupIngressRule]:
-        return list(self._ingress.values())
-
-    def egress_rules(self) -> list[aws.vpc.SecurityGroupEgressRule]:
-        return list(self._egress.values())
-
     def _remember(self, peer: Connections | PrefixListPeer) -> None:
         # Two different peers with one name would produce colliding rule names.
         known = self._peers.setdefault(peer.name, peer)

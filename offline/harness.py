@@ -261,7 +261,3 @@ def reflect_rules(registrations: list[Registration]) -> None:
             "self": False,
             "description": s.get("description", ""),
         })
-
-
-def is_unknown(value: Any) -> bool:
-    return value == UNKNOWN

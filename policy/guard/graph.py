@@ -6,11 +6,10 @@ Resources are matched through property dependencies, never by id (every id is th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from guard.values import UNKNOWN, get
+from guard.values import get
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -98,8 +97,4 @@ class StackGraph:
 
 def label(r: PolicyResource) -> str:
     return f"{r.resource_type.rsplit(':', 1)[-1]} '{r.name}'"
-
-
-def is_known(value: Any) -> bool:
-    return value is not UNKNOWN
 
