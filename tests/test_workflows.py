@@ -67,3 +67,44 @@ def test_deploy_is_manual_and_park_is_scheduled() -> None:
     assert deploy["on"]["workflow_dispatch"]["inputs"]["action"]["options"] == ["up", "destroy"]
     park = workflow("park")
     assert park["on"]["schedule"] and any("dev.py bastion park" in s.get("run", "") for s in steps(park))
+
+
+# The CLI creates a policy pack's virtualenv only for packs published to Pulumi Cloud; for a local pack the
+# `venv` named in policy/PulumiPolicy.yaml must exist before `--policy-pack policy` runs. One command does it.
+PREPARE_PACK = ("python3 -m venv policy/venv && policy/venv/bin/pip install -q -r policy/requirements.txt "
+                "-c requirements.lock")
+
+
+def _runs_the_pack(step: dict) -> bool:
+    return bool((step.get("with") or {}).get("policyPacks")) or "--policy-pack" in step.get("run", "")
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_every_workflow_that_runs_the_pack_prepares_its_virtualenv_first(path: Path) -> None:
+    for job in load_yaml(path.read_text())["jobs"].values():
+        job_steps = job["steps"]
+        for i, step in enumerate(job_steps):
+            if _runs_the_pack(step):
+                assert any(PREPARE_PACK in s.get("run", "") for s in job_steps[:i]), \
+                    f"{path.name}: step {i} runs the policy pack but no earlier step prepares policy/venv"
+
+
+def test_the_pack_virtualenv_named_by_the_pack_is_the_one_prepared() -> None:
+    pack = load_yaml((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["options"]["virtualenv"] == "venv"
+    assert "policy/venv" in PREPARE_PACK
+
+
+def test_readme_real_use_prepares_the_pack_before_previewing_with_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    real_use = readme.split("## Real use", 1)[1].split("\n## ", 1)[0]
+    assert PREPARE_PACK in real_use
+    assert real_use.index(PREPARE_PACK) < real_use.index("pulumi preview --policy-pack policy")
+
+
+def test_pulumi_steps_pass_the_passphrase_for_self_managed_backends() -> None:
+    for path in WORKFLOWS:
+        for step in steps(load_yaml(path.read_text())):
+            runs_pulumi = step.get("uses", "").startswith("pulumi/actions@") and step.get("with", {}).get("command")
+            if runs_pulumi or "pulumi " in step.get("run", ""):
+                assert "PULUMI_CONFIG_PASSPHRASE" in (step.get("env") or {}), f"{path.name}: {step}"
