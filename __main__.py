@@ -13,6 +13,7 @@ from components.bastion import FargateBastion, FargateBastionArgs
 from components.connections import Port
 from components.endpoints import VpcEndpoints, VpcEndpointsArgs
 from components.file_share import FileShare, FileShareArgs
+from components.image_reference import Reference
 from components.network import PrivateNetwork, PrivateNetworkArgs
 from components.ssm_host import SsmHost, SsmHostArgs
 
@@ -50,10 +51,12 @@ bastion = None
 if settings.bastion != "off":
     bastion = FargateBastion(
         "bastion",
-        FargateBastionArgs(network=network, region=settings.region, stack=settings.stack, mode=settings.bastion,
+        FargateBastionArgs(network=network, region=settings.region, names=settings.names, mode=settings.bastion,
                            cpu=settings.bastion_cpu, memory=settings.bastion_memory,
-                           log_retention_days=settings.log_retention_days, image=settings.bastion_image or None,
-                           kms=settings.exec_kms),
+                           log_retention_days=settings.log_retention_days,
+                           image_source=settings.bastion_image_source,
+                           image_tag=Reference.parse(settings.bastion_image_source).private_tag,
+                           image=settings.bastion_image or None, kms=settings.exec_kms),
     )
     endpoints.allow_from(bastion.connections)
     if host is not None:
@@ -78,6 +81,16 @@ if bastion is not None:
     pulumi.export("bastionCluster", bastion.cluster.name)
     pulumi.export("bastionService", bastion.service.name)
     pulumi.export("bastionCommands", bastion.commands)
+    pulumi.export("bastionImage", bastion.image)
+    pulumi.export("bastionImagePlatform", bastion.image_platform)
+    if bastion.image_source:
+        # The task cannot pull from the internet: the image is copied in from outside, once (forward does it too).
+        pulumi.export("bastionImageSource", bastion.image_source)
+        pulumi.export("bastionImageFill", f"python3 dev.py bastion image --stack {settings.stack}")
+    # What the bastion's group may reach, for `dev.py bastion forward` to check --host/--port against.
+    pulumi.export("bastionTargets", [{"name": "ssm-host", "address": host.instance.private_ip,
+                                      "ports": list(settings.bastion_forward_ports)}]
+                  if host is not None and settings.bastion_forward_ports else [])
     if host is not None and settings.bastion_forward_ports:
         port = str(settings.bastion_forward_ports[0])
         pulumi.export("bastionForwardToSsmHost", pulumi.Output.all(bastion.commands, host.instance.private_ip).apply(

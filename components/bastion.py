@@ -1,12 +1,25 @@
 """FargateBastion: a Fargate service with ECS Exec, for Session Manager port forwarding into the VPC.
 
-Seed 001 ran a service without `enableExecuteCommand` and got TargetNotConnected; seed 002 registered the task as a
-hybrid managed instance, with `iam:PassRole` on `*`. ECS Exec needs neither: Fargate injects the SSM agent when the
-service enables exec, and the task role needs only the four `ssmmessages` channel actions (plus exec logging, and
-kms:Decrypt when the channel is encrypted).
+A service without `enableExecuteCommand` answers `start-session` with TargetNotConnected; registering the task as a
+hybrid managed instance instead needs `iam:PassRole` on the SSM service role and an activation. ECS Exec needs
+neither: Fargate injects the SSM agent when the service enables exec, and the task role needs only the four
+`ssmmessages` channel actions (Amazon ECS Developer Guide, "Monitor Amazon ECS containers with ECS Exec"), plus
+exec logging, and kms:Decrypt when the channel is encrypted.
 
 Session Manager target: `ecs:<cluster>_<taskId>_<containerRuntimeId>`; document
 `AWS-StartPortForwardingSessionToRemoteHost` reaches any host the bastion's group may connect to.
+
+What ECS Exec's logging and KMS settings cover: `aws ecs execute-command` sessions (the cluster's
+executeCommandConfiguration). A port-forwarding `aws ssm start-session` to an `ecs:` target is a Session Manager
+session: its data channel is TLS, and it is logged only by Session Manager's own preferences (a port-forwarding
+session's content is not logged at all — Systems Manager User Guide, "Logging session data").
+
+The image: from the stack's own ECR repository, never pulled from the internet by the task. A private VPC cannot
+fill a pull-through cache on first pull (that needs a NAT path: Amazon ECR User Guide, "Amazon ECR interface VPC
+endpoints", Considerations), so the repository is filled from outside by `python3 dev.py bastion image` (ops/image.py),
+and `forward` fills it before it ever unparks the service. Tags are immutable, so a tag names one digest for the
+repository's life; ECS also resolves the tag to that digest when it deploys (Amazon ECS "software version
+consistency", July 2024).
 """
 
 from __future__ import annotations
@@ -20,23 +33,28 @@ import pulumi_aws as aws
 
 from components.connections import Connections
 from components.iam import PARTITION, role_policy, service_role, statement
+from components.naming import PhysicalNames
 from components.network import PrivateNetwork
 
 CONTAINER = "bastion"
-BUILT_IN_IMAGE = "amazonlinux/amazonlinux:2023"  # on ECR Public, pulled through the stack's own registry
+# The platform the copied image is taken for: Graviton Fargate costs less, and Amazon Linux is multi-arch.
+COPIED_PLATFORM = ("linux/arm64", "ARM64")
 
 
 @dataclass(frozen=True)
 class FargateBastionArgs:
     network: PrivateNetwork
     region: str
-    stack: str
+    names: PhysicalNames
     mode: Literal["parked", "on"]
     cpu: int
     memory: int
     log_retention_days: int
-    # A private ECR image URI; None pulls Amazon Linux from ECR Public through a pull-through cache rule, so no
-    # Docker build and no NAT are needed.
+    # Where the stack's repository gets its image from (copied by ops/image.py, from outside the VPC), and the tag
+    # the copy carries there.
+    image_source: str = ""
+    image_tag: str = ""
+    # A private ECR image URI the user maintains instead; then the stack owns no repository.
     image: str | None = None
     # Encrypt the exec channel and both log groups with a key of the stack's own.
     kms: bool = False
@@ -55,13 +73,13 @@ class FargateBastion(pulumi.ComponentResource):
         # ARNs in the IAM policies are spelt from the account and explicit names, not taken from the resources'
         # outputs: then every policy document is known in a first preview and the policy pack can read it.
         account = aws.get_caller_identity().account_id
-        log_prefix = f"/airgap/{args.stack}"
-        task_log_name, exec_log_name = f"{log_prefix}/bastion", f"{log_prefix}/bastion-exec"
+        names = args.names
+        task_log_name, exec_log_name = names.log_group("bastion"), names.log_group("bastion-exec")
 
         def log_streams(name: str) -> str:
             return f"arn:{PARTITION}:logs:{args.region}:{account}:log-group:{name}:*"
 
-        key = self._exec_key(args, account, log_prefix) if args.kms else None
+        key = self._exec_key(args, account) if args.kms else None
         key_arn = key.arn if key is not None else None
 
         def log_group(logical: str, name: str) -> aws.cloudwatch.LogGroup:
@@ -73,6 +91,7 @@ class FargateBastion(pulumi.ComponentResource):
 
         self.cluster = aws.ecs.Cluster(
             "bastion",
+            name=names.name("bastion"),
             configuration=aws.ecs.ClusterConfigurationArgs(
                 execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
                     kms_key_id=key_arn,
@@ -86,8 +105,8 @@ class FargateBastion(pulumi.ComponentResource):
             opts=child,
         )
 
-        self._pull_through_rule: aws.ecr.PullThroughCacheRule | None = None
-        image, repository_arns, pull_through = self._image(args, account)
+        self.repository: aws.ecr.Repository | None = None
+        image, repository_arn, copied = self._image(args, account)
 
         self.execution_role = service_role(
             "bastion-execution", "ecs-tasks.amazonaws.com", "Bastion: ECS pulls the image and ships its logs", self
@@ -96,14 +115,10 @@ class FargateBastion(pulumi.ComponentResource):
             # GetAuthorizationToken has no resource to scope to.
             statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
             statement("PullImage", ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
-                                    "ecr:BatchGetImage"], repository_arns),
+                                    "ecr:BatchGetImage"], [repository_arn]),
             statement("ShipTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                       [log_streams(task_log_name)]),
         ]
-        if pull_through:
-            # The first pull through the cache imports the image and creates its repository.
-            pull.append(statement("PullThroughCache", ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-                                  repository_arns))
         role_policy("bastion-execution", self.execution_role, pull, self)
 
         self.task_role = service_role(
@@ -121,29 +136,29 @@ class FargateBastion(pulumi.ComponentResource):
             # Scoped by the key's alias, a name known before the key exists.
             exec_grants.append(statement(
                 "DecryptExecChannel", ["kms:Decrypt"], [f"arn:{PARTITION}:kms:{args.region}:{account}:key/*"],
-                Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": self.key_alias(args.stack)}}))
+                Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": self.key_alias(names)}}))
         role_policy("bastion-task", self.task_role, exec_grants, self)
 
         container = json.dumps([self._container(image, task_log_name, args.region)])
         task = aws.ecs.TaskDefinition(
             "bastion",
-            family=f"airgap-{args.stack}-bastion",
+            family=names.name("bastion"),
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
             cpu=str(args.cpu),
             memory=str(args.memory),
-            # The built-in Amazon Linux image is multi-arch and Graviton Fargate costs less; a custom image is
-            # assumed to be x86_64, the common case.
+            # The copied image is taken for ARM64 (COPIED_PLATFORM); a custom image is assumed to be x86_64, the
+            # common case.
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture="ARM64" if pull_through else "X86_64"
+                operating_system_family="LINUX", cpu_architecture=COPIED_PLATFORM[1] if copied else "X86_64"
             ),
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=container,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # The first pull needs the cache rule, and the awslogs driver needs its group.
-                depends_on=[task_logs, *([self._pull_through_rule] if pull_through else [])],
+                # The awslogs driver needs its group; the image reference names the repository.
+                depends_on=[task_logs, *([self.repository] if self.repository is not None else [])],
             ),
         )
 
@@ -154,13 +169,14 @@ class FargateBastion(pulumi.ComponentResource):
         group = self.connections.group
         self.service = aws.ecs.Service(
             "bastion",
+            name=names.name("bastion"),
             cluster=self.cluster.arn,
             task_definition=task.arn,
             launch_type="FARGATE",
             platform_version="LATEST",
             # parked: the service exists (so unparking is one desired-count change) but runs and costs nothing.
             desired_count=1 if args.mode == "on" else 0,
-            enable_execute_command=True,  # seed 001: without it the target never connects
+            enable_execute_command=True,  # without it the target never connects (TargetNotConnected)
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=[s.id for s in args.network.subnets.values()],
                 security_groups=[group.id],
@@ -170,11 +186,15 @@ class FargateBastion(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.image = image
+        self.image_source = args.image_source if copied else ""
+        self.image_platform = COPIED_PLATFORM[0] if copied else "linux/amd64"
         self.commands = pulumi.Output.all(self.cluster.name, self.service.name).apply(
-            lambda names: session_commands(names[0], names[1], args.region)
+            lambda found: session_commands(found[0], found[1], args.region)
         )
         self.register_outputs(
-            {"clusterName": self.cluster.name, "serviceName": self.service.name, "commands": self.commands}
+            {"clusterName": self.cluster.name, "serviceName": self.service.name, "commands": self.commands,
+             "image": image}
         )
 
     @staticmethod
@@ -187,9 +207,12 @@ class FargateBastion(pulumi.ComponentResource):
             "command": ["sleep", "infinity"],
             # An init process reaps the session processes the SSM agent starts (AWS's ECS Exec guidance).
             "linuxParameters": {"initProcessEnabled": True},
-            "privileged": False,
-            # ECS Exec's agent writes to the container's file system; a read-only root breaks it.
-            "readonlyRootFilesystem": False,
+            # Only values that differ from ECS's defaults. The provider compares container definitions after
+            # normalising a few defaults only (essential, hostPort, ordering: terraform-provider-aws
+            # internal/service/ecs/task_definition_equivalency.go); an explicit `"privileged": false` or
+            # `"readonlyRootFilesystem": false` that ECS leaves out of its answer would replace the task definition
+            # on every `pulumi up`. Left unset: not privileged, and a writable root file system, which ECS Exec's
+            # agent needs.
             "logConfiguration": {
                 "logDriver": "awslogs",
                 # The group is created by the stack (with retention); awslogs-create-group would make one without.
@@ -198,32 +221,34 @@ class FargateBastion(pulumi.ComponentResource):
         }
 
     @staticmethod
-    def key_alias(stack: str) -> str:
-        return f"alias/airgap-{stack}-bastion-exec"
+    def key_alias(names: PhysicalNames) -> str:
+        return f"alias/{names.name('bastion-exec')}"
 
-    def _image(self, args: FargateBastionArgs, account: str) -> tuple[str, list[str], bool]:
-        """(image URI, the repository ARNs the execution role may pull from, whether it is a pull-through)."""
+    def _image(self, args: FargateBastionArgs, account: str) -> tuple[str, str, bool]:
+        """(image URI, the repository ARN the execution role may pull from, whether the stack copies the image)."""
         if args.image:
             registry, _, path = args.image.partition("/")
             repository = path.split("@")[0].split(":")[0]
             account_id, region = registry.split(".")[0], registry.split(".")[3]
-            return args.image, [f"arn:{PARTITION}:ecr:{region}:{account_id}:repository/{repository}"], False
-        prefix = f"{args.stack}-ecr-public"[:30]
-        rule = aws.ecr.PullThroughCacheRule(
-            "ecr-public",
-            ecr_repository_prefix=prefix,
-            upstream_registry_url="public.ecr.aws",
+            return args.image, f"arn:{PARTITION}:ecr:{region}:{account_id}:repository/{repository}", False
+        name = args.names.path("bastion")
+        self.repository = aws.ecr.Repository(
+            "bastion-image",
+            name=name,
+            # A tag names one image for the repository's life: the bastion never runs an image swapped under it.
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+            # It holds only a copy of a public image: `pulumi destroy` removes it with its images.
+            force_delete=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self._pull_through_rule = rule
-        # The cache lives in the account's own registry; spelt from the account id so the task definition is
-        # known in a first preview (the task definition depends on the rule explicitly, below).
-        image = f"{account}.dkr.ecr.{args.region}.amazonaws.com/{prefix}/{BUILT_IN_IMAGE}"
-        return image, [f"arn:{PARTITION}:ecr:{args.region}:{account}:repository/{prefix}/*"], True
+        # Spelt from the account id and the explicit name, so the task definition is known in a first preview.
+        image = f"{account}.dkr.ecr.{args.region}.amazonaws.com/{name}:{args.image_tag}"
+        return image, f"arn:{PARTITION}:ecr:{args.region}:{account}:repository/{name}", True
 
-    def _exec_key(self, args: FargateBastionArgs, account: str, log_prefix: str) -> aws.kms.Key:
+    def _exec_key(self, args: FargateBastionArgs, account: str) -> aws.kms.Key:
         root = f"arn:{PARTITION}:iam::{account}:root"
-        log_groups = f"arn:{PARTITION}:logs:{args.region}:{account}:log-group:{log_prefix}/*"
+        log_groups = f"arn:{PARTITION}:logs:{args.region}:{account}:log-group:/{args.names.prefix}/*"
         policy = {
             "Version": "2012-10-17",
             "Statement": [
@@ -241,13 +266,13 @@ class FargateBastion(pulumi.ComponentResource):
         }
         key = aws.kms.Key(
             "bastion-exec",
-            description=f"airgap {args.stack}: ECS Exec channel and bastion logs",
+            description=f"{args.names.prefix}: ECS Exec (execute-command) channel and bastion logs",
             enable_key_rotation=True,
             deletion_window_in_days=7,
             policy=json.dumps(policy),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.kms.Alias("bastion-exec", name=self.key_alias(args.stack), target_key_id=key.key_id,
+        aws.kms.Alias("bastion-exec", name=self.key_alias(args.names), target_key_id=key.key_id,
                       opts=pulumi.ResourceOptions(parent=self))
         return key
 

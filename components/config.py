@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pulumi
 
@@ -24,6 +24,9 @@ from components.catalog import (
     LOG_RETENTION_DAYS,
     SSM_HOST_ENDPOINTS,
 )
+from components.image_reference import FORM as IMAGE_FORM
+from components.image_reference import Reference
+from components.naming import PhysicalNames, name_problem
 
 PROJECT = "airgap"
 
@@ -52,6 +55,7 @@ KEYS: dict[str, Key] = {
     "bastionCpu": Key("integer", 256),
     "bastionMemory": Key("integer", 512),
     "bastionImage": Key("string", ""),
+    "bastionImageSource": Key("string", "public.ecr.aws/amazonlinux/amazonlinux:2023"),
     "bastionForwardPorts": Key("integer-list", []),
     "execKms": Key("boolean", False),
     "logRetentionDays": Key("integer", 30),
@@ -67,6 +71,27 @@ _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso")
 _ECR_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com/[a-z0-9][a-z0-9._/-]*"
                         r"(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+@dataclass(frozen=True)
+class EndpointOffer:
+    """What AWS says of one interface endpoint service in the stack's region (ec2:DescribeVpcEndpointServices,
+    read through the provider's `aws.ec2.get_vpc_endpoint_service`)."""
+
+    zones: tuple[str, ...]  # AZ names, as this account names them, where the service has an endpoint
+    policy_supported: bool  # whether the endpoint accepts an endpoint policy
+
+
+class AwsLookups(Protocol):
+    """The facts about the account and region that config validation needs from AWS (invokes, in `load`)."""
+
+    def zones(self) -> Sequence[str]:
+        """The region's AZs that need no opt-in."""
+        ...
+
+    def endpoint_service(self, service_name: str) -> EndpointOffer | None:
+        """The interface endpoint service `com.amazonaws.<region>.<name>`, or None where the region has none."""
+        ...
 
 
 class ConfigError(pulumi.RunError):
@@ -87,11 +112,15 @@ class Settings:
     """Everything the components need to know about one stack, already checked."""
 
     stack: str
+    names: PhysicalNames
     region: str
     vpc_cidr: ipaddress.IPv4Network
     subnet_prefix_length: int
     availability_zones: tuple[str, ...]
     endpoint_placement: EndpointPlacement
+    # Interface endpoint service -> the AZs that get its network interface: the placement, within the zones that
+    # AWS offers the service in (CreateVpcEndpoint rejects a subnet in any other zone).
+    endpoint_zones: Mapping[str, tuple[str, ...]]
     endpoints: tuple[str, ...]
     endpoints_overridden: bool
     include_ec2_messages: bool
@@ -102,6 +131,7 @@ class Settings:
     bastion_cpu: int
     bastion_memory: int
     bastion_image: str
+    bastion_image_source: str
     bastion_forward_ports: tuple[int, ...]
     exec_kms: bool
     log_retention_days: int
@@ -112,11 +142,6 @@ class Settings:
         so adding or removing an AZ never renumbers (and so never replaces) the others."""
         slot = _zone_slot(zone)
         return list(self.vpc_cidr.subnets(new_prefix=self.subnet_prefix_length))[slot]
-
-    @property
-    def endpoint_zones(self) -> tuple[str, ...]:
-        """Where the interface endpoints get a network interface (billed per AZ-hour, seed 003)."""
-        return self.availability_zones[:1] if self.endpoint_placement == "single-az" else self.availability_zones
 
 
 def _zone_slot(zone: str) -> int:
@@ -181,19 +206,24 @@ def parse(
     raw: Mapping[str, str | None],
     *,
     stack: str,
+    project: str = PROJECT,
     region: str | None,
-    zone_lookup: Callable[[], Sequence[str]],
+    aws: AwsLookups,
 ) -> Settings:
     """Validate raw config strings (as `pulumi.Config.get` returns them) into `Settings`.
 
-    `zone_lookup` is called only when no explicit AZ list is configured, and only once every static value has
-    passed, so a typo is reported without touching AWS.
+    `aws` is asked only once every static value has passed, so a typo is reported without touching AWS.
     """
     p = _Problems()
     unknown = sorted(set(raw) - set(KEYS))
     for key in unknown:
         p.bad(f"{PROJECT}:{key}", raw[key], f"one of the declared keys ({', '.join(KEYS)})")
     v = {key: _read(raw, key, p) for key in KEYS}
+    for what, value in (("project name", project), ("stack name", stack)):
+        problem = name_problem(what, value)
+        if problem:
+            p.items.append(f"{problem}. Fix: "
+                           + ("`pulumi stack rename <new-name>`" if what == "stack name" else "rename the project"))
 
     if not region:
         p.items.append('aws:region is not set: expected a region such as "ap-northeast-1" '
@@ -269,8 +299,18 @@ def parse(
     image = v["bastionImage"]
     if image and not _ECR_IMAGE.fullmatch(image):
         p.bad("airgap:bastionImage", image, 'a full image URI in a private ECR registry, such as '
-              '"123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1.0", or "" for the built-in '
-              "Amazon Linux image through the ECR Public pull-through cache")
+              '"123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1.0", or "" for a copy of '
+              "airgap:bastionImageSource in the stack's own repository")
+    source = v["bastionImageSource"]
+    if source is not None:
+        try:
+            Reference.parse(source)
+        except ValueError:
+            p.bad("airgap:bastionImageSource", source, f"an image reference {IMAGE_FORM}, from a registry that "
+                  "allows anonymous pulls")
+        if image and source != KEYS["bastionImageSource"].default:
+            p.bad("airgap:bastionImageSource", source, "its default while airgap:bastionImage is set (a custom "
+                  "image is used as it is; nothing is copied)")
 
     ports = v["bastionForwardPorts"] or []
     for port in ports:
@@ -294,7 +334,7 @@ def parse(
         raise ConfigError(p.items)
 
     assert vpc is not None and prefix is not None and region is not None
-    zones = tuple(explicit) if explicit else _resolve_zones(v["azCount"], zone_lookup, p)
+    zones = tuple(explicit) if explicit else _resolve_zones(v["azCount"], aws.zones, p)
     capacity = 2 ** (prefix - vpc.prefixlen)
     crowded = [z for z in zones if _zone_slot(z) >= capacity]
     if crowded:
@@ -309,13 +349,18 @@ def parse(
         if overridden
         else derive_endpoints(v["ssmHost"], v["bastion"], v["includeEc2Messages"], v["execKms"])
     )
+    endpoint_zones = _place_endpoints(endpoints, zones, v["endpointPlacement"], region, aws, p)
+    if p.items:
+        raise ConfigError(p.items)
     return Settings(
         stack=stack,
+        names=PhysicalNames(project, stack),
         region=region,
         vpc_cidr=vpc,
         subnet_prefix_length=prefix,
         availability_zones=zones,
         endpoint_placement=v["endpointPlacement"],
+        endpoint_zones=endpoint_zones,
         endpoints=endpoints,
         endpoints_overridden=overridden,
         include_ec2_messages=v["includeEc2Messages"],
@@ -326,6 +371,7 @@ def parse(
         bastion_cpu=cpu,
         bastion_memory=memory,
         bastion_image=image,
+        bastion_image_source=source,
         bastion_forward_ports=tuple(ports),
         exec_kms=v["execKms"],
         log_retention_days=v["logRetentionDays"],
@@ -342,9 +388,32 @@ def _resolve_zones(count: int, zone_lookup: Callable[[], Sequence[str]], p: _Pro
     return tuple(available[:count])
 
 
+def _place_endpoints(endpoints: Sequence[str], zones: Sequence[str], placement: str, region: str, aws: AwsLookups,
+                     p: _Problems) -> dict[str, tuple[str, ...]]:
+    """Each interface endpoint's zones: the stack's zones that AWS offers the service in — all of them (every-az)
+    or the first (single-az). CreateVpcEndpoint fails for a subnet in a zone the service is not offered in; not
+    every service is in every zone (e.g. a region's newest or oldest zone), so the zones are asked, never assumed."""
+    placed: dict[str, tuple[str, ...]] = {}
+    for name in endpoints:
+        service = ENDPOINT_SERVICES[name]
+        if service.kind != "Interface":
+            continue
+        offer = aws.endpoint_service(service.service_name(region))
+        if offer is None:
+            p.bad("airgap:endpoints", name, f"a service with an interface endpoint in {region}; AWS offers no "
+                  f"{service.service_name(region)} there")
+            continue
+        usable = [z for z in zones if z in offer.zones]
+        if not usable:
+            p.bad("airgap:availabilityZones", list(zones), f"at least one zone where AWS offers the {name} endpoint "
+                  f"({', '.join(sorted(offer.zones)) or 'none'}); list the zones explicitly to include one")
+            continue
+        placed[name] = tuple(usable[:1] if placement == "single-az" else usable)
+    return placed
+
+
 def load() -> Settings:
     """Read and validate the running stack's config. Called first in __main__.py."""
-    import pulumi_aws as aws
     from pulumi.runtime import config as runtime_config
 
     cfg = pulumi.Config(PROJECT)
@@ -356,12 +425,32 @@ def load() -> Settings:
         if full.startswith(prefix) and full[len(prefix):] not in KEYS:
             raw[full[len(prefix):]] = str(value)
 
-    def zone_lookup() -> Sequence[str]:
+    return parse(raw, stack=pulumi.get_stack(), project=pulumi.get_project(),
+                 region=pulumi.Config("aws").get("region"), aws=_ProviderLookups())
+
+
+class _ProviderLookups:
+    """`AwsLookups` through the provider's invokes: in a real preview they ask AWS with the stack's credentials."""
+
+    def zones(self) -> Sequence[str]:
+        import pulumi_aws as aws
+
         # Only zones that need no opt-in: Local and Wavelength Zones have no Fargate, EFS or most endpoints.
-        zones = aws.get_availability_zones(
+        found = aws.get_availability_zones(
             state="available",
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
         )
-        return zones.names
+        return found.names
 
-    return parse(raw, stack=pulumi.get_stack(), region=pulumi.Config("aws").get("region"), zone_lookup=zone_lookup)
+    def endpoint_service(self, service_name: str) -> EndpointOffer | None:
+        import pulumi_aws as aws
+
+        try:
+            found = aws.ec2.get_vpc_endpoint_service(service_name=service_name, service_type="Interface")
+        except Exception as err:
+            # The provider's data source fails with "no matching EC2 VPC Endpoint Service found" when the region
+            # has no such service; anything else (credentials, throttling) is not ours to hide.
+            if "no matching" in str(err).lower():
+                return None
+            raise
+        return EndpointOffer(tuple(found.availability_zones), bool(found.vpc_endpoint_policy_supported))

@@ -8,6 +8,7 @@ fix was the missing egress half).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -26,8 +27,9 @@ class VpcEndpointsArgs:
     region: str
     # Service names from the catalogue, e.g. ("ssm", "ssmmessages", "s3").
     services: tuple[str, ...]
-    # AZs that get an interface endpoint network interface (each is billed per hour, even idle).
-    zones: tuple[str, ...]
+    # Interface service -> the AZs that get its network interface (each billed per hour, even idle); only zones
+    # that AWS offers the service in (config.py asks AWS which).
+    zones: Mapping[str, tuple[str, ...]]
 
 
 class VpcEndpoints(pulumi.ComponentResource):
@@ -62,7 +64,7 @@ class VpcEndpoints(pulumi.ComponentResource):
                     # The SDKs and the SSM agent call the public service names; private DNS makes those names
                     # resolve to these interfaces inside the VPC.
                     private_dns_enabled=True,
-                    subnet_ids=[args.network.subnets[z].id for z in args.zones],
+                    subnet_ids=[args.network.subnets[z].id for z in args.zones[service.name]],
                     security_group_ids=[group.id],
                     tags={"Name": f"{name}-{service.slug}"},
                     opts=child,

@@ -118,8 +118,9 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
                                 lambda c, i: {"name": i.rsplit("/", 1)[1]}),
     "aws:cloudwatch/logGroup:LogGroup": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("logs", f"log-group:{i}"), "name": i}),
-    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": (lambda c: c.inputs.get("ecrRepositoryPrefix", c.name),
-                                                          lambda c, i: {"registryId": ACCOUNT}),
+    "aws:ecr/repository:Repository": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+        "arn": c.arn("ecr", f"repository/{i}"), "registryId": ACCOUNT,
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{c.region}.amazonaws.com/{i}"}),
     "aws:kms/key:Key": (lambda c: f"{_hex(c.urn, 8)}-{_hex(c.urn + '1', 4)}-{_hex(c.urn + '2', 4)}-"
                                   f"{_hex(c.urn + '3', 4)}-{_hex(c.urn + '4', 12)}",
                         lambda c, i: {"arn": c.arn("kms", f"key/{i}"), "keyId": i}),
@@ -172,8 +173,35 @@ def _caller(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE"}
 
 
+# Interface endpoint services the offline region offers, and whether each accepts an endpoint policy.
+# Policy support as AWS documents it per service ("AWS services that integrate with AWS PrivateLink").
+INTERFACE_SERVICES: dict[str, bool] = {
+    "ssm": True, "ssmmessages": True, "ec2messages": True, "ecr.api": True, "ecr.dkr": True, "logs": True,
+    "kms": True, "sts": True, "secretsmanager": True,
+}
+# Zone letters an interface service is NOT offered in, per region (real regions have such gaps; tests add them
+# here to see the program place endpoints around them). Empty: every service in every zone.
+NOT_OFFERED_IN: dict[tuple[str, str], set[str]] = {}
+
+
+def _endpoint_service(args: dict[str, Any], region: str) -> dict[str, Any]:
+    name = args.get("serviceName") or f"com.amazonaws.{region}.{args.get('service', '')}"
+    suffix = name.removeprefix(f"com.amazonaws.{region}.")
+    if suffix not in INTERFACE_SERVICES or args.get("serviceType", "Interface") != "Interface":
+        # What the provider's data source says when the region has no such service.
+        raise Exception("no matching EC2 VPC Endpoint Service found")
+    gaps = NOT_OFFERED_IN.get((region, suffix), set())
+    zones = [f"{region}{z}" for z in ZONES.get(region, ("a", "b", "c")) if z not in gaps]
+    return {"id": name, "serviceName": name, "serviceType": "Interface", "availabilityZones": zones,
+            "acceptanceRequired": False, "managesVpcEndpoints": False, "owner": "amazon",
+            "privateDnsName": f"{suffix}.{region}.amazonaws.com", "vpcEndpointPolicySupported":
+            INTERFACE_SERVICES[suffix], "baseEndpointDnsNames": [f"{suffix}.{region}.vpce.amazonaws.com"],
+            "region": region}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:ssm/getParameter:getParameter": _parameter,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller,
+    "aws:ec2/getVpcEndpointService:getVpcEndpointService": _endpoint_service,
 }

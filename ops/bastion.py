@@ -1,20 +1,31 @@
-"""One command to a port-forwarded session through the Fargate bastion, and one to park it again.
+"""One command to a port-forwarded session through the Fargate bastion, one to park it, one to fill its image.
 
-forward: read the stack's outputs; check the AWS CLI, the Session Manager plugin and credentials (before anything
-costs money); unpark the service if it is parked (desired count 1); wait until a task is RUNNING with its
-ExecuteCommandAgent RUNNING; build `ecs:<cluster>_<taskId>_<runtimeId>`; run
-`aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost`.
-park: desired count 0.
+forward, in this order, so that nothing costs money before everything that can be checked has been:
+1. read the stack's outputs; check --host/--port against what the bastion may reach, --local-port is free;
+2. check the AWS CLI, the Session Manager plugin, the profile and the credentials;
+3. make sure the bastion's image is in the stack's repository (copy it in, or say exactly what to run) — a task
+   whose image is missing would stop with CannotPullContainerError, and the session would time out;
+4. unpark the service if it is parked (desired count 1); wait until a task is RUNNING with its ExecuteCommandAgent
+   RUNNING; build `ecs:<cluster>_<taskId>_<runtimeId>`;
+5. run `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost`, retrying for
+   `CONNECT_RETRY_SECONDS` while Session Manager still answers TargetNotConnected: an agent reported RUNNING has
+   started, but needs a few more seconds to register its channel (aws/amazon-ecs-agent #4562,
+   aws-containers/amazon-ecs-exec-checker #43);
+6. with --park-after, set the desired count to 0 when the session ends — also after an error or Ctrl-C.
 
-A later `pulumi up` sets the desired count back to what airgap:bastion says: config stays the source of truth; this
-tool only moves a stack between its configured state and a session.
+A desired count changed here is a change Pulumi does not know of: a plain `pulumi up` compares the program with its
+recorded state, not with AWS, so it leaves the count as this tool set it; `pulumi up --refresh` reads AWS first and
+puts the count back to what airgap:bastion says.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,15 +33,30 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+import requests
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+
+from components.image_reference import Reference
+from ops.image import ImageError, TargetRepository, copy_image
 
 CONTAINER = "bastion"
 DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 PLUGIN_DOCS = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html"
+CONNECT_RETRY_SECONDS = 30.0
+CONNECT_RETRY_PAUSE = 3.0
 
 
 class OpsError(Exception):
     """Something the operator can fix; the message says what and how."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A host the bastion's security group may connect to, and on which ports."""
+
+    name: str
+    address: str
+    ports: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -39,25 +65,41 @@ class Stack:
     region: str
     cluster: str
     service: str
-    host: str | None
-    ports: tuple[int, ...]
+    targets: tuple[Target, ...] = ()
+    image: str | None = None
+    image_source: str | None = None
+    image_platform: str = "linux/arm64"
 
 
 def load_outputs(stack: str, outputs_file: Path | None, run: Callable[..., Any] = subprocess.run) -> dict[str, Any]:
     """The stack's outputs: from a file saved with `pulumi stack output --json`, or from the pulumi CLI."""
     if outputs_file is not None:
         try:
-            return json.loads(outputs_file.read_text())
-        except (OSError, ValueError) as err:
-            raise OpsError(f"cannot read stack outputs from {outputs_file}: {err}") from err
+            text = outputs_file.read_text()
+        except OSError as err:
+            raise OpsError(f"cannot read stack outputs from {outputs_file}: {err.strerror or err}") from err
+        return _outputs_json(text, f"{outputs_file}", "save them with `pulumi stack output --json > outputs.json`")
     try:
         done = run(["pulumi", "stack", "output", "--json", "--stack", stack], capture_output=True, text=True)
     except FileNotFoundError as err:
         raise OpsError("the pulumi CLI is not installed: install it, or save the outputs elsewhere with "
                        "`pulumi stack output --json > outputs.json` and pass --outputs outputs.json") from err
     if done.returncode != 0:
-        raise OpsError(f"`pulumi stack output --stack {stack}` failed: {done.stderr.strip() or done.stdout.strip()}")
-    return json.loads(done.stdout or "{}")
+        first = (done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}").splitlines()[0]
+        raise OpsError(f"`pulumi stack output --stack {stack}` failed: {first}")
+    return _outputs_json(done.stdout or "{}", f"`pulumi stack output --json --stack {stack}`",
+                         "check that the Pulumi CLI prints JSON (no banner or plugin messages on stdout)")
+
+
+def _outputs_json(text: str, where: str, fix: str) -> dict[str, Any]:
+    try:
+        outputs = json.loads(text)
+    except ValueError as err:
+        raise OpsError(f"the stack outputs from {where} are not JSON ({err.msg} at line {err.lineno}): {fix}") \
+            from err
+    if not isinstance(outputs, dict):
+        raise OpsError(f"the stack outputs from {where} are not a JSON object: {fix}")
+    return outputs
 
 
 def read_stack(name: str, outputs: Mapping[str, Any]) -> Stack:
@@ -66,8 +108,69 @@ def read_stack(name: str, outputs: Mapping[str, Any]) -> Stack:
         raise OpsError(f"stack output {', '.join(repr(m) for m in missing)} missing from stack '{name}': the bastion "
                        "is off there (airgap:bastion=off) or the stack was never deployed. Fix: "
                        f"`pulumi config set airgap:bastion parked --stack {name} && pulumi up --stack {name}`")
-    return Stack(name, outputs["region"], outputs["bastionCluster"], outputs["bastionService"],
-                 outputs.get("ssmHostPrivateIp"), tuple(int(p) for p in outputs.get("bastionForwardPorts") or ()))
+    try:
+        targets = tuple(Target(str(t["name"]), str(t["address"]), tuple(int(p) for p in t["ports"]))
+                        for t in outputs.get("bastionTargets") or [])
+    except (KeyError, TypeError, ValueError) as err:
+        raise OpsError(f"stack output 'bastionTargets' of stack '{name}' is malformed ({err!r}): run `pulumi up "
+                       f"--stack {name}` with this version of the program") from err
+    return Stack(name, outputs["region"], outputs["bastionCluster"], outputs["bastionService"], targets,
+                 outputs.get("bastionImage") or None, outputs.get("bastionImageSource") or None,
+                 outputs.get("bastionImagePlatform") or "linux/arm64")
+
+
+@dataclass(frozen=True)
+class Route:
+    host: str
+    port: int
+    local_port: int
+
+
+def choose_route(stack: Stack, host: str | None, port: int | None, local_port: int | None,
+                 port_free: Callable[[int], bool]) -> Route:
+    """Check --host, --port and --local-port against what the bastion may reach, before anything costs money."""
+    reachable = "; ".join(f"{t.name} ({t.address}) on {', '.join(map(str, t.ports))}" for t in stack.targets) \
+        or "nothing: no forwarding target is configured (airgap:bastionForwardPorts is empty)"
+    if not stack.targets:
+        raise OpsError(f"the bastion may reach {reachable}. Fix: `pulumi config set --path "
+                       f"'airgap:bastionForwardPorts[0]' 8080 --stack {stack.name} && pulumi up --stack {stack.name}`")
+    if host is None:
+        target = stack.targets[0]
+    else:
+        found = [t for t in stack.targets if host in (t.address, t.name)]
+        if not found:
+            raise OpsError(f"--host {host}: the bastion's security group may reach only {reachable}")
+        target = found[0]
+    chosen = target.ports[0] if port is None else port
+    if chosen not in target.ports:
+        allowed = ", ".join(map(str, target.ports))
+        raise OpsError(f"--port {chosen}: the bastion may reach {target.name} only on {allowed} "
+                       "(airgap:bastionForwardPorts; 22 and 3389 are never allowed — Session Manager replaces SSH "
+                       "and RDP)")
+    local = chosen if local_port is None else local_port
+    if not 1 <= local <= 65535:
+        raise OpsError(f"--local-port {local}: expected a TCP port from 1 to 65535 on this machine")
+    if not port_free(local):
+        raise OpsError(f"--local-port {local}: something on this machine already listens there; pass another "
+                       "--local-port")
+    return Route(target.address, chosen, local)
+
+
+def local_port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def aws_session(profile: str | None, region: str) -> boto3.Session:
+    try:
+        return boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound as err:
+        raise OpsError(f"--profile {profile}: no such profile in your AWS config (`aws configure list-profiles` "
+                       "lists them)") from err
 
 
 def check_tools(which: Callable[[str], str | None] = shutil.which) -> None:
@@ -98,6 +201,59 @@ def describe_service(ecs: Any, stack: Stack) -> dict[str, Any]:
 def set_desired(ecs: Any, stack: Stack, count: int) -> None:
     ecs.update_service(cluster=stack.cluster, service=stack.service, desiredCount=count)
 
+
+# --- the image -----------------------------------------------------------------------------------------------------
+
+def _repository_of(image: str) -> tuple[str, str, dict[str, str]]:
+    """(registry id, repository name, image id) of a private ECR image URI."""
+    registry, _, rest = image.partition("/")
+    name, at, digest = rest.partition("@")
+    if at:
+        return registry.split(".")[0], name, {"imageDigest": digest}
+    name, _, tag = name.rpartition(":") if ":" in name else (name, "", "latest")
+    return registry.split(".")[0], name, {"imageTag": tag}
+
+
+def ensure_image(stack: Stack, session: boto3.Session, *, fill: bool, http: requests.Session,
+                 say: Callable[[str], None]) -> None:
+    """Make sure the task's image is in its repository before a task is asked for: copy it in (from this
+    machine, which has internet) or say exactly what to run."""
+    if not stack.image:
+        return
+    registry_id, name, image_id = _repository_of(stack.image)
+    target = TargetRepository(session.client("ecr"), name, registry_id)
+    try:
+        present = target.tagged(image_id["imageTag"]) if "imageTag" in image_id else \
+            target.has_digest(image_id["imageDigest"])
+    except ImageError as err:
+        raise OpsError(str(err)) from err
+    if present:
+        return
+    if not stack.image_source:
+        raise OpsError(f"the bastion's image {stack.image} is not in its registry, so a task would stop with "
+                       "CannotPullContainerError: push it there first (it is airgap:bastionImage, maintained by you)")
+    if not fill:
+        raise OpsError(f"the bastion's image is not in {name} yet, so a task would stop with CannotPullContainerError "
+                       f"and the session would time out. Fill it from this machine: `python3 dev.py bastion image "
+                       f"--stack {stack.name}`")
+    try:
+        copy_image(Reference.parse(stack.image_source), target, http, platform=stack.image_platform, say=say)
+    except ImageError as err:
+        raise OpsError(f"could not copy the bastion's image: {err}") from err
+    except requests.RequestException as err:
+        raise OpsError(f"could not reach {stack.image_source} from this machine to copy the bastion's image: "
+                       f"{err.__class__.__name__}: {err}") from err
+
+
+def image(stack: Stack, session: boto3.Session, http: requests.Session, say: Callable[[str], None] = print) -> None:
+    check_credentials(session)
+    if not stack.image_source:
+        raise OpsError(f"stack '{stack.name}' uses its own image ({stack.image}): nothing to copy")
+    ensure_image(stack, session, fill=True, http=http, say=say)
+    say(f"{stack.image} is in place")
+
+
+# --- the session -------------------------------------------------------------------------------------------------
 
 def _agent_status(task: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(runtime id of the bastion container, status of its ExecuteCommandAgent)."""
@@ -147,44 +303,89 @@ def _why_not_ready(ecs: Any, stack: Stack, timeout: float, seen_running: bool) -
             f"describe-services --cluster {stack.cluster} --services {stack.service}`")
 
 
-def start_session(target: str, stack: Stack, host: str, port: int, local_port: int,
-                  run: Callable[..., Any] = subprocess.run) -> int:
-    parameters = {"host": [host], "portNumber": [str(port)], "localPortNumber": [str(local_port)]}
-    command = ["aws", "ssm", "start-session", "--region", stack.region, "--target", target,
-               "--document-name", DOCUMENT, "--parameters", json.dumps(parameters)]
-    return run(command).returncode
+def session_command(target: str, stack: Stack, route: Route, profile: str | None) -> list[str]:
+    parameters = {"host": [route.host], "portNumber": [str(route.port)], "localPortNumber": [str(route.local_port)]}
+    return ["aws", "ssm", "start-session", "--region", stack.region, *(["--profile", profile] if profile else []),
+            "--target", target, "--document-name", DOCUMENT, "--parameters", json.dumps(parameters)]
 
 
-def forward(stack: Stack, session: boto3.Session, *, host: str | None, port: int | None, local_port: int | None,
-            timeout: float, poll: float, park_after: bool, say: Callable[[str], None] = print,
-            which: Callable[[str], str | None] = shutil.which, run: Callable[..., Any] = subprocess.run) -> int:
-    host = host or stack.host
-    port = port or (stack.ports[0] if stack.ports else None)
-    if not host:
-        raise OpsError("no host to forward to: pass --host, or run the SSM host (airgap:ssmHost=true)")
-    if not port:
-        raise OpsError("no port to forward: pass --port, or set airgap:bastionForwardPorts (and pulumi up)")
+def _run_echoing_stderr(command: list[str], popen: Callable[..., Any]) -> tuple[int, str]:
+    """Run with the terminal's stdin/stdout (the plugin prints its "Waiting for connections" there), and stderr
+    passed through line by line while kept, so that a TargetNotConnected answer can be recognised."""
+    process = popen(command, stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+
+    def pump() -> None:
+        for line in process.stderr:
+            seen.append(line)
+            sys.stderr.write(line)
+            sys.stderr.flush()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    code = process.wait()
+    reader.join(timeout=5)
+    return code, "".join(seen)
+
+
+def start_session(command: list[str], *, popen: Callable[..., Any] = subprocess.Popen,
+                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                  say: Callable[[str], None] = print) -> int:
+    """Start the session, retrying while Session Manager says the just-started agent is not connected yet."""
+    deadline = clock() + CONNECT_RETRY_SECONDS
+    while True:
+        code, errors = _run_echoing_stderr(command, popen)
+        if code == 0 or "TargetNotConnected" not in errors:
+            return code
+        if clock() >= deadline:
+            raise OpsError(f"Session Manager still answers TargetNotConnected {CONNECT_RETRY_SECONDS:g} s after the "
+                           "ECS Exec agent reported RUNNING: the agent cannot reach ssmmessages (endpoint, 443 rules, "
+                           "task role). `pulumi preview --policy-pack policy` checks all three")
+        say(f"the agent is not connected yet; trying again in {CONNECT_RETRY_PAUSE:g} s")
+        sleep(CONNECT_RETRY_PAUSE)
+
+
+@dataclass(frozen=True)
+class ForwardOptions:
+    host: str | None = None
+    port: int | None = None
+    local_port: int | None = None
+    timeout: float = 300
+    poll: float = 5
+    park_after: bool = False
+    fill_image: bool = True
+    profile: str | None = None
+
+
+def forward(stack: Stack, session: boto3.Session, options: ForwardOptions, *, http: requests.Session | None = None,
+            say: Callable[[str], None] = print, which: Callable[[str], str | None] = shutil.which,
+            popen: Callable[..., Any] = subprocess.Popen,
+            port_free: Callable[[int], bool] = local_port_free) -> int:
+    route = choose_route(stack, options.host, options.port, options.local_port, port_free)
     check_tools(which)
     identity = check_credentials(session)
     ecs = session.client("ecs")
     service = describe_service(ecs, stack)
     if service.get("enableExecuteCommand") is False:
-        raise OpsError(f"ECS Exec is disabled on {stack.service} (seed 001's TargetNotConnected): `pulumi up "
-                       f"--stack {stack.name}` with this project enables it")
-    unparked = False
-    if service.get("desiredCount", 0) == 0:
-        say(f"unparking {stack.service} (desired count 1) as {identity}")
-        set_desired(ecs, stack, 1)
-        unparked = True
+        raise OpsError(f"ECS Exec is disabled on {stack.service}, so the session would fail with TargetNotConnected: "
+                       f"`pulumi up --stack {stack.name}` with this project enables it")
+    ensure_image(stack, session, fill=options.fill_image, http=http or requests.Session(), say=say)
+    found = int(service.get("desiredCount", 0))
     try:
-        say(f"waiting for a task with a running ECS Exec agent (up to {timeout:g} s)")
-        target = wait_ready(ecs, stack, timeout, poll)
-        say(f"forwarding localhost:{local_port or port} -> {host}:{port} through {target}")
-        return start_session(target, stack, host, port, local_port or port, run)
+        if found == 0:
+            say(f"unparking {stack.service} (desired count 1) as {identity}")
+            set_desired(ecs, stack, 1)
+        say(f"waiting for a task with a running ECS Exec agent (up to {options.timeout:g} s)")
+        target = wait_ready(ecs, stack, options.timeout, options.poll)
+        say(f"forwarding localhost:{route.local_port} -> {route.host}:{route.port} through {target}")
+        return start_session(session_command(target, stack, route, options.profile), popen=popen, say=say)
     finally:
-        if park_after and unparked:
-            say(f"parking {stack.service} again (desired count 0)")
+        if options.park_after:
+            say(f"parking {stack.service} (desired count 0; it was {found} before this command)")
             set_desired(ecs, stack, 0)
+        elif found == 0:
+            say(f"{stack.service} stays unparked (desired count 1) and bills Fargate time until parked: "
+                f"`python3 dev.py bastion park --stack {stack.name}`")
 
 
 def park(stack: Stack, session: boto3.Session, say: Callable[[str], None] = print) -> None:

@@ -9,14 +9,36 @@ import yaml
 from conftest import ROOT
 
 from components import config
-from components.config import KEYS, ConfigError, parse
+from components.config import KEYS, ConfigError, EndpointOffer, parse
 from offline.harness import Registration, capture, stack_config
 
 ZONES = ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")
 
 
-def parsed(region: str | None = "ap-northeast-1", zones: Sequence[str] = ZONES, **raw: str) -> config.Settings:
-    return parse(raw, stack="test", region=region, zone_lookup=lambda: zones)
+class FakeAws:
+    """AwsLookups as a test sets them: the account's zones, and where each interface service is offered."""
+
+    def __init__(self, zones: Sequence[str] = ZONES, not_offered: dict[str, set[str]] | None = None,
+                 missing: set[str] = frozenset(), policy: bool = True) -> None:
+        self._zones, self.not_offered, self.missing, self.policy = list(zones), not_offered or {}, missing, policy
+        self.asked: list[str] = []
+
+    def zones(self) -> Sequence[str]:
+        self.asked.append("zones")
+        return self._zones
+
+    def endpoint_service(self, service_name: str) -> EndpointOffer | None:
+        self.asked.append(service_name)
+        short = service_name.split(".", 3)[-1]
+        if short in self.missing:
+            return None
+        return EndpointOffer(tuple(z for z in self._zones if z not in self.not_offered.get(short, set())),
+                             self.policy)
+
+
+def parsed(region: str | None = "ap-northeast-1", zones: Sequence[str] = ZONES, aws: FakeAws | None = None,
+           stack: str = "test", project: str = "airgap", **raw: str) -> config.Settings:
+    return parse(raw, stack=stack, project=project, region=region, aws=aws or FakeAws(zones))
 
 
 def problems(**kwargs: object) -> list[str]:
@@ -39,7 +61,7 @@ def test_pulumi_yaml_declares_every_key_with_the_same_type_and_default() -> None
 def test_defaults_alone_make_a_valid_two_az_environment() -> None:
     settings = parsed()
     assert settings.availability_zones == ("ap-northeast-1a", "ap-northeast-1c")
-    assert settings.endpoint_zones == settings.availability_zones
+    assert set(settings.endpoint_zones.values()) == {settings.availability_zones}
     assert settings.endpoints == ("ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "s3")
 
 
@@ -99,12 +121,60 @@ def test_every_bad_value_is_reported_in_one_error() -> None:
     assert all(k in text for k in ("airgap:vpcCidr", "airgap:bastion", "airgap:logRetentionDays"))
 
 
-def test_zone_lookup_is_not_called_while_static_values_are_wrong() -> None:
-    def lookup() -> list[str]:
-        raise AssertionError("AWS was asked for zones although the config was already known to be bad")
-
+def test_aws_is_not_asked_while_static_values_are_wrong() -> None:
+    aws = FakeAws()
     with pytest.raises(ConfigError):
-        parse({"vpcCidr": "bad"}, stack="t", region="ap-northeast-1", zone_lookup=lookup)
+        parse({"vpcCidr": "bad"}, stack="t", region="ap-northeast-1", aws=aws)
+    assert aws.asked == []
+
+
+# --- interface endpoints only where AWS offers them ------------------------------------------------------------
+
+def test_each_interface_endpoint_is_placed_only_in_zones_that_offer_it() -> None:
+    aws = FakeAws(not_offered={"ecr.dkr": {"ap-northeast-1a"}})
+    settings = parsed(aws=aws, endpointPlacement="every-az")
+    assert settings.endpoint_zones["ecr.dkr"] == ("ap-northeast-1c",)
+    assert settings.endpoint_zones["ssm"] == ("ap-northeast-1a", "ap-northeast-1c")
+    assert "s3" not in settings.endpoint_zones  # a gateway has no zones
+    assert "com.amazonaws.ap-northeast-1.ecr.dkr" in aws.asked
+
+
+def test_single_az_takes_the_first_stack_zone_that_offers_the_service() -> None:
+    settings = parsed(aws=FakeAws(not_offered={"ssm": {"ap-northeast-1a"}}), endpointPlacement="single-az")
+    assert settings.endpoint_zones["ssm"] == ("ap-northeast-1c",)
+    assert settings.endpoint_zones["ssmmessages"] == ("ap-northeast-1a",)
+
+
+def test_a_needed_service_offered_in_none_of_the_zones_is_a_config_error() -> None:
+    found = problems(aws=FakeAws(not_offered={"ssmmessages": {"ap-northeast-1a", "ap-northeast-1c"}}))
+    assert found == ['airgap:availabilityZones = ["ap-northeast-1a", "ap-northeast-1c"]: expected at least one '
+                     "zone where AWS offers the ssmmessages endpoint (ap-northeast-1d); list the zones explicitly "
+                     "to include one"]
+
+
+def test_a_service_the_region_does_not_offer_is_a_config_error() -> None:
+    found = problems(aws=FakeAws(missing={"ecr.api"}))
+    assert found == ['airgap:endpoints = "ecr.api": expected a service with an interface endpoint in '
+                     "ap-northeast-1; AWS offers no com.amazonaws.ap-northeast-1.ecr.api there"]
+
+
+# --- physical names --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", ["Dev", "dev.1", "dev-", "-dev", "a__b", "feature/x"])
+def test_a_stack_name_aws_names_cannot_carry_is_a_config_error(stack: str) -> None:
+    (found,) = problems(stack=stack)
+    assert found.startswith(f'stack name "{stack}": expected lowercase letters and digits'), found
+    assert "pulumi stack rename" in found
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod-eu", "team_a", "pr123"])
+def test_usual_stack_names_are_accepted(stack: str) -> None:
+    assert parsed(stack=stack).names.prefix == f"airgap-{stack}"
+
+
+def test_a_project_name_aws_names_cannot_carry_is_a_config_error() -> None:
+    (found,) = problems(project="AirGap")
+    assert found.startswith('project name "AirGap"')
 
 
 def test_more_azs_than_the_region_has_is_an_error_naming_the_zones() -> None:

@@ -1,8 +1,10 @@
-"""`python -m ops`: the port-forwarding CLI, against moto's ECS and STS, and at the process boundary for `aws ssm`.
+"""`python -m ops`: the port-forwarding CLI, against moto's ECS, ECR and STS, at the process boundary for `aws ssm`,
+and against a registry on 127.0.0.1 for the image copy.
 
-moto keeps the real state (cluster, service, desired count, tasks). It does not model three things ECS does, so the
-tests add them with botocore event hooks, and only them: the scheduler starting a task when the desired count rises,
-a container's runtimeId and ExecuteCommandAgent status, and describe-services' enableExecuteCommand field.
+moto keeps the real state (cluster, service, desired count, tasks, repositories, layers). It does not model three
+things ECS does, so the tests add them with botocore event hooks, and only them: the scheduler starting a task when
+the desired count rises, a container's runtimeId and ExecuteCommandAgent status, and describe-services'
+enableExecuteCommand field.
 """
 
 from __future__ import annotations
@@ -10,21 +12,28 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
 
 from ops import __main__ as cli
-from ops.bastion import OpsError, Stack, forward, load_outputs, park, read_stack
+from ops.bastion import ForwardOptions, OpsError, Stack, Target, forward, load_outputs, park, read_stack
 
 REGION = "ap-northeast-1"
-CLUSTER, SERVICE = "airgap-dev-bastion", "bastion-1234567"
+ACCOUNT = "123456789012"  # moto's account
+CLUSTER, SERVICE = "airgap-dev-bastion", "airgap-dev-bastion"
+REPOSITORY = "airgap-dev/bastion"
+IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:2023"
 OUTPUTS = {"region": REGION, "bastionCluster": CLUSTER, "bastionService": SERVICE,
-           "ssmHostPrivateIp": "10.40.0.25", "bastionForwardPorts": [8080]}
+           "ssmHostPrivateIp": "10.40.0.25", "bastionForwardPorts": [8080],
+           "bastionTargets": [{"name": "ssm-host", "address": "10.40.0.25", "ports": [8080]}],
+           "bastionImage": IMAGE, "bastionImageSource": "public.ecr.aws/amazonlinux/amazonlinux:2023",
+           "bastionImagePlatform": "linux/arm64"}
 
 
 @pytest.fixture
@@ -101,6 +110,12 @@ def ecs(aws_env: None, moto_eni_fix: None) -> Iterator[tuple[boto3.Session, Ecs]
             containerDefinitions=[{"name": "bastion", "image": "x", "memory": 512, "command": ["sleep", "infinity"]}])
         fake.client.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition="airgap-dev-bastion",
                                    desiredCount=0, launchType="FARGATE", enableExecuteCommand=True)
+        # What `pulumi up` creates, with the image already filled (tests of the fill empty it again).
+        ecr = session.client("ecr")
+        ecr.create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
+        ecr.put_image(repositoryName=REPOSITORY, imageTag="2023", imageManifest=json.dumps(
+            {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+             "config": {"digest": "sha256:" + "0" * 64, "size": 2}, "layers": []}))
         yield session, fake
         state_manager.unset_transition(model_name="ecs::task")
 
@@ -129,9 +144,9 @@ def desired(fake: Ecs) -> int:
 STACK = read_stack("dev", OUTPUTS)
 
 
-def go(session: boto3.Session, park_after: bool = False, timeout: float = 1) -> int:
-    return forward(STACK, session, host=None, port=None, local_port=None, timeout=timeout, poll=0.01,
-                   park_after=park_after, say=lambda _: None)
+def go(session: boto3.Session, park_after: bool = False, timeout: float = 1, stack: Stack = STACK, **kw: Any) -> int:
+    options = ForwardOptions(timeout=timeout, poll=0.01, park_after=park_after, **kw)
+    return forward(stack, session, options, say=lambda _: None, port_free=lambda _: True)
 
 
 def test_forward_unparks_waits_and_starts_the_port_forwarding_session(ecs, tools: Path) -> None:
@@ -194,8 +209,8 @@ def test_missing_session_manager_plugin_is_reported_before_anything_costs_money(
     session, fake = ecs
     (tools.parent / "bin" / "session-manager-plugin").unlink()
     with pytest.raises(OpsError, match=r"Session Manager plugin for the AWS CLI is not installed"):
-        forward(STACK, session, host=None, port=None, local_port=None, timeout=1, poll=0.01, park_after=False,
-                say=lambda _: None, which=lambda name: None if name == "session-manager-plugin" else "/bin/" + name)
+        forward(STACK, session, ForwardOptions(timeout=1, poll=0.01), say=lambda _: None, port_free=lambda _: True,
+                which=lambda name: None if name == "session-manager-plugin" else "/bin/" + name)
     assert desired(fake) == 0
 
 
@@ -246,6 +261,362 @@ def test_the_command_line_reports_errors_in_one_line(tmp_path: Path, capsys: pyt
 def test_stack_outputs_the_program_exports_are_what_the_cli_reads(cap) -> None:
     exports = cap("dev", "update").exports
     stack = read_stack("dev", exports)
-    assert all(type(p) is int for p in stack.ports)  # str(port) goes into the session parameters
     assert stack == Stack("dev", REGION, exports["bastionCluster"], exports["bastionService"],
-                          exports["ssmHostPrivateIp"], (8080,))
+                          (Target("ssm-host", exports["ssmHostPrivateIp"], (8080,)),), exports["bastionImage"],
+                          "public.ecr.aws/amazonlinux/amazonlinux:2023", "linux/arm64")
+    assert all(type(p) is int for t in stack.targets for p in t.ports)  # str(port) goes into the parameters
+
+
+# --- the bastion's image: copied in from outside the VPC, never pulled by the task from the internet -------------
+
+from fake_registry import FakeRegistry, digest_of  # noqa: E402
+
+from components.image_reference import Reference  # noqa: E402
+from ops.image import ImageError, TargetRepository, copy_image  # noqa: E402
+
+MiB = 1024 * 1024
+SIZES = {"linux/arm64": [12 * MiB + 321, 4096], "linux/amd64": [3 * MiB, 100]}
+
+
+@pytest.fixture
+def registry() -> Iterator[FakeRegistry]:
+    fake = FakeRegistry()
+    server = fake.start()
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
+def ecr_parts(ecs) -> list[tuple[str, int, int, int]]:
+    """Every UploadLayerPart as (uploadId, first, last, len(blob)), to hold the copy to ECR's part-size rules."""
+    session, _ = ecs
+    parts: list[tuple[str, int, int, int]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        parts.append((params["uploadId"], params["partFirstByte"], params["partLastByte"],
+                      len(params["layerPartBlob"])))
+
+    session._session.register("provide-client-params.ecr.UploadLayerPart", record)
+    return parts
+
+
+def empty_repository(session: boto3.Session) -> TargetRepository:
+    ecr = session.client("ecr")
+    ecr.batch_delete_image(repositoryName=REPOSITORY, imageIds=[{"imageTag": "2023"}])
+    return TargetRepository(ecr, REPOSITORY, ACCOUNT)
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def test_the_copy_puts_exactly_the_arm64_image_into_the_stacks_repository(ecs, registry: FakeRegistry,
+                                                                          ecr_parts: list) -> None:
+    session, _ = ecs
+    platforms = registry.add_image("amazonlinux/amazonlinux", "2023", SIZES)
+    target = empty_repository(session)
+    done = copy_image(Reference.parse(f"{registry.address}/amazonlinux/amazonlinux:2023"), target,
+                      requests.Session(), platform="linux/arm64", say=quiet)
+    arm = platforms["linux/arm64"]
+    assert done.digest == arm.digest and done.copied_blobs == 3 and not done.already_there
+    ecr = session.client("ecr")
+    (stored,) = ecr.batch_get_image(repositoryName=REPOSITORY, imageIds=[{"imageTag": "2023"}])["images"]
+    # Byte for byte: what ECR holds hashes to the digest the registry published.
+    assert digest_of(stored["imageManifest"].encode()) == arm.digest
+    assert stored["imageId"]["imageDigest"] == arm.digest
+    layers = ecr.batch_check_layer_availability(repositoryName=REPOSITORY, layerDigests=[
+        *arm.blobs, *platforms["linux/amd64"].blobs])
+    assert {x["layerDigest"] for x in layers["layers"]} == set(arm.blobs)  # config included, amd64 left out
+    # The anonymous token was asked for this repository's pull scope, and never sent to the blob host.
+    assert registry.token_requests[0] == {"service": "fake.registry",
+                                          "scope": "repository:amazonlinux/amazonlinux:pull"}
+    assert registry.storage_authorization and set(registry.storage_authorization) == {None}
+    # ECR's part rules: at most 20 MiB a part, every part but an upload's last at least 5 MB, contiguous.
+    by_upload: dict[str, list[tuple[int, int, int]]] = {}
+    for upload, first, last, size in ecr_parts:
+        by_upload.setdefault(upload, []).append((first, last, size))
+    assert max(len(p) for p in by_upload.values()) == 2  # the 12 MiB layer went up in two parts
+    for uploaded in by_upload.values():
+        assert all(size <= 20_971_520 and last - first + 1 == size for first, last, size in uploaded)
+        assert all(size >= 5_000_000 for _, _, size in uploaded[:-1])
+        assert [first for first, _, _ in uploaded] == [0, *[last + 1 for _, last, _ in uploaded[:-1]]]
+
+
+def test_a_second_copy_pushes_nothing(ecs, registry: FakeRegistry, ecr_parts: list) -> None:
+    session, _ = ecs
+    registry.add_image("amazonlinux/amazonlinux", "2023", SIZES)
+    target = empty_repository(session)
+    source = Reference.parse(f"{registry.address}/amazonlinux/amazonlinux:2023")
+    first = copy_image(source, target, requests.Session(), platform="linux/arm64", say=quiet)
+    uploads = len(ecr_parts)
+    again = copy_image(source, target, requests.Session(), platform="linux/arm64", say=quiet)
+    assert again.already_there and again.digest == first.digest and len(ecr_parts) == uploads
+
+
+def test_a_digest_pinned_source_is_checked_against_what_the_registry_sends(ecs, registry: FakeRegistry) -> None:
+    session, _ = ecs
+    registry.add_image("amazonlinux/amazonlinux", "2023", SIZES)
+    target = empty_repository(session)
+    wrong = "sha256:" + "1" * 64
+    registry.manifests[("amazonlinux/amazonlinux", wrong)] = registry.manifests[("amazonlinux/amazonlinux", "2023")]
+    with pytest.raises(ImageError, match="digest is sha256:"):
+        copy_image(Reference.parse(f"{registry.address}/amazonlinux/amazonlinux@{wrong}"), target, requests.Session(),
+                   platform="linux/arm64", say=quiet)
+    assert target.tagged(f"sha256-{'1' * 64}") is None
+
+
+def test_a_blob_that_arrives_corrupted_stops_the_copy_before_anything_is_tagged(ecs, registry: FakeRegistry) -> None:
+    session, _ = ecs
+    arm = registry.add_image("amazonlinux/amazonlinux", "2023", SIZES)["linux/arm64"]
+    registry.corrupt.add(next(d for d, b in arm.blobs.items() if len(b) > MiB))
+    target = empty_repository(session)
+    with pytest.raises(ImageError, match="arrived corrupted"):
+        copy_image(Reference.parse(f"{registry.address}/amazonlinux/amazonlinux:2023"), target, requests.Session(),
+                   platform="linux/arm64", say=quiet)
+    assert target.tagged("2023") is None
+
+
+def test_a_platform_the_image_lacks_is_named(ecs, registry: FakeRegistry) -> None:
+    session, _ = ecs
+    registry.add_image("tools/only-amd64", "1", {"linux/amd64": [100]})
+    with pytest.raises(ImageError, match=r"no linux/arm64 variant \(it offers linux/amd64\)"):
+        copy_image(Reference.parse(f"{registry.address}/tools/only-amd64:1"), empty_repository(session),
+                   requests.Session(), platform="linux/arm64", say=quiet)
+
+
+def with_source(registry: FakeRegistry) -> Stack:
+    registry.add_image("amazonlinux/amazonlinux", "2023", SIZES)
+    return read_stack("dev", {**OUTPUTS, "bastionImageSource": f"{registry.address}/amazonlinux/amazonlinux:2023"})
+
+
+def test_forward_fills_a_missing_image_before_it_unparks(ecs, tools: Path, registry: FakeRegistry) -> None:
+    session, fake = ecs
+    stack = with_source(registry)
+    target = empty_repository(session)
+    present_at_unpark = []
+    session._session.register("before-call.ecs.UpdateService",
+                              lambda **_: present_at_unpark.append(target.tagged("2023")))
+    assert go(session, stack=stack) == 0
+    assert present_at_unpark and present_at_unpark[0] is not None
+    assert desired(fake) == 1
+
+
+def test_forward_with_no_fill_names_the_command_and_leaves_the_service_parked(ecs, tools: Path,
+                                                                             registry: FakeRegistry) -> None:
+    session, fake = ecs
+    stack = with_source(registry)
+    empty_repository(session)
+    with pytest.raises(OpsError, match=r"not in airgap-dev/bastion yet.*`python3 dev.py bastion image --stack dev`"):
+        go(session, stack=stack, fill_image=False)
+    assert desired(fake) == 0 and not tools.exists()
+
+
+def test_a_missing_custom_image_is_reported_and_nothing_is_unparked(ecs, tools: Path) -> None:
+    session, fake = ecs
+    empty_repository(session)
+    stack = read_stack("dev", {**OUTPUTS, "bastionImageSource": ""})
+    with pytest.raises(OpsError, match=r"not in its registry.*airgap:bastionImage"):
+        go(session, stack=stack)
+    assert desired(fake) == 0
+
+
+def test_the_image_command_copies_and_reports(ecs, registry: FakeRegistry, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    session, _ = ecs
+    empty_repository(session)
+    saved = tmp_path / "outputs.json"
+    saved.write_text(json.dumps({**OUTPUTS, "bastionImageSource": f"{registry.address}/amazonlinux/amazonlinux:2023"}))
+    registry.add_image("amazonlinux/amazonlinux", "2023", SIZES)
+    assert cli.main(["image", "--stack", "dev", "--outputs", str(saved)]) == 0
+    assert f"{IMAGE} is in place" in capsys.readouterr().out
+
+
+# --- the operator CLI refuses what cannot work, before anything costs money ------------------------------------
+
+class Untouchable:
+    """A boto3 session that fails the test if anything asks AWS."""
+
+    def client(self, name: str) -> Any:
+        raise AssertionError(f"AWS ({name}) was called before the arguments were checked")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"host": "8.8.8.8"}, r"--host 8\.8\.8\.8: the bastion's security group may reach only ssm-host \(10\.40\.0\.25\) "
+                          r"on 8080"),
+    ({"port": 22}, r"--port 22: the bastion may reach ssm-host only on 8080 .*22 and 3389 are never allowed"),
+    ({"port": 3389}, r"--port 3389"),
+    ({"host": "ssm-host", "port": 5432}, r"--port 5432"),
+    ({"local_port": 0}, r"--local-port 0: expected a TCP port from 1 to 65535"),
+])
+def test_a_route_the_bastion_cannot_take_is_refused_before_aws_is_asked(options: dict, message: str) -> None:
+    with pytest.raises(OpsError, match=message):
+        forward(STACK, Untouchable(), ForwardOptions(**options), say=quiet, port_free=lambda _: True)  # type: ignore
+
+
+def test_a_busy_local_port_is_refused_before_aws_is_asked() -> None:
+    with pytest.raises(OpsError, match=r"--local-port 8080: something on this machine already listens"):
+        forward(STACK, Untouchable(), ForwardOptions(), say=quiet, port_free=lambda port: port != 8080)  # type: ignore
+
+
+def test_no_forwarding_target_says_how_to_configure_one() -> None:
+    stack = read_stack("dev", {**OUTPUTS, "bastionTargets": []})
+    with pytest.raises(OpsError, match=r"bastionForwardPorts\[0\]' 8080"):
+        forward(stack, Untouchable(), ForwardOptions(), say=quiet, port_free=lambda _: True)  # type: ignore
+
+
+def test_a_real_busy_port_is_detected() -> None:
+    import socket
+
+    from ops.bastion import local_port_free
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        assert local_port_free(held.getsockname()[1]) is False
+
+
+@pytest.mark.parametrize("argv", [["--port", "70000"], ["--port", "http"], ["--local-port", "-1"]])
+def test_out_of_range_ports_stop_at_the_command_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["forward", *argv])
+    assert exit_.value.code == 2
+    assert "is not a port number (1-65535)" in capsys.readouterr().err
+
+
+def test_profile_reaches_the_session_command_too(ecs, tools: Path) -> None:
+    session, _ = ecs
+    assert go(session, profile="ops-admin") == 0
+    args = json.loads(tools.read_text())
+    assert args[args.index("--profile") + 1] == "ops-admin"
+    assert args.index("--profile") < args.index("--target")
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = cli.main(argv)
+    return code, capsys.readouterr().err
+
+
+def test_an_unknown_profile_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    saved = tmp_path / "outputs.json"
+    saved.write_text(json.dumps(OUTPUTS))
+    code, err = run_cli(["park", "--outputs", str(saved), "--profile", "nosuch"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--profile nosuch: no such profile" in err
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", ""])
+def test_malformed_outputs_are_one_line_and_exit_2(text: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    saved = tmp_path / "outputs.json"
+    saved.write_text(text)
+    code, err = run_cli(["forward", "--outputs", str(saved)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "are not" in err and "Traceback" not in err
+
+
+def test_a_pulumi_reply_that_is_not_json_is_one_clear_error() -> None:
+    class Done:
+        returncode, stdout, stderr = 0, "warning: A new version of Pulumi is available\n{}", ""
+
+    with pytest.raises(OpsError, match=r"are not JSON .*no banner or plugin messages on stdout"):
+        load_outputs("dev", None, run=lambda *a, **k: Done())
+
+
+# --- TargetNotConnected right after the agent reports RUNNING: retried, for a while --------------------------------
+
+@pytest.fixture
+def flaky_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Path]:
+    """A fake `aws` that answers TargetNotConnected the first `n` times, as Session Manager does while a just-started
+    agent registers its channel, then starts the session."""
+
+    def make(n: int) -> Path:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        calls = tmp_path / "calls"
+        script = bin_dir / "aws"
+        script.write_text(
+            "#!/usr/bin/env python3\nimport sys, pathlib\n"
+            f"p = pathlib.Path({str(calls)!r}); n = int(p.read_text()) if p.exists() else 0; p.write_text(str(n + 1))\n"
+            f"if n < {n}:\n"
+            "    target = sys.argv[sys.argv.index('--target') + 1]\n"
+            "    sys.stderr.write('\\nAn error occurred (TargetNotConnected) when calling the StartSession '\n"
+            "                     f'operation: {target} is not connected.\\n')\n"
+            "    sys.exit(254)\n"
+            "print('Starting session with SessionId: ops-0123'); sys.exit(0)\n")
+        plugin = bin_dir / "session-manager-plugin"
+        plugin.write_text("#!/bin/sh\nexit 0\n")
+        for f in (script, plugin):
+            f.chmod(f.stat().st_mode | stat.S_IEXEC)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        return calls
+
+    return make
+
+
+def test_target_not_connected_is_retried_until_the_agent_registers(ecs, flaky_aws, monkeypatch) -> None:
+    session, _ = ecs
+    calls = flaky_aws(2)
+    monkeypatch.setattr("ops.bastion.CONNECT_RETRY_PAUSE", 0.01)
+    assert go(session) == 0
+    assert calls.read_text() == "3"
+
+
+def test_target_not_connected_for_too_long_names_the_causes(ecs, flaky_aws, monkeypatch) -> None:
+    session, fake = ecs
+    calls = flaky_aws(10**6)
+    monkeypatch.setattr("ops.bastion.CONNECT_RETRY_PAUSE", 0.01)
+    monkeypatch.setattr("ops.bastion.CONNECT_RETRY_SECONDS", 0.2)
+    with pytest.raises(OpsError, match=r"still answers TargetNotConnected .*ssmmessages"):
+        go(session, park_after=True)
+    assert int(calls.read_text()) >= 2 and desired(fake) == 0
+
+
+def test_other_session_errors_are_not_retried(ecs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session, _ = ecs
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text("#!/bin/sh\necho 'An error occurred (AccessDeniedException)' >&2\nexit 254\n")
+    (bin_dir / "session-manager-plugin").write_text("#!/bin/sh\nexit 0\n")
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert go(session) == 254
+
+
+# --- --park-after: desired count 0 at the end, in every starting state and however the session ends ------------
+
+@pytest.mark.parametrize("start", [0, 1])
+def test_park_after_parks_whatever_the_starting_count(ecs, tools: Path, start: int) -> None:
+    session, fake = ecs
+    # A client made after the fake's hooks, so that the fake scheduler starts the task as ECS would.
+    session.client("ecs").update_service(cluster=CLUSTER, service=SERVICE, desiredCount=start)
+    assert go(session, park_after=True) == 0
+    assert desired(fake) == 0
+
+
+def test_park_after_parks_when_the_task_never_gets_ready(ecs, tools: Path) -> None:
+    session, fake = ecs
+    fake.agent = "PENDING"
+    with pytest.raises(OpsError):
+        go(session, park_after=True, timeout=0.05)
+    assert desired(fake) == 0
+
+
+def test_park_after_parks_on_ctrl_c_during_the_session(ecs, tools: Path) -> None:
+    session, fake = ecs
+
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        forward(STACK, session, ForwardOptions(poll=0.01, timeout=1, park_after=True), say=quiet,
+                port_free=lambda _: True, popen=interrupted)
+    assert desired(fake) == 0
+
+
+def test_without_park_after_an_unparked_bastion_says_it_keeps_billing(ecs, tools: Path) -> None:
+    session, fake = ecs
+    said: list[str] = []
+    forward(STACK, session, ForwardOptions(poll=0.01, timeout=1), say=said.append, port_free=lambda _: True)
+    assert desired(fake) == 1
+    assert "stays unparked" in said[-1] and "dev.py bastion park --stack dev" in said[-1]

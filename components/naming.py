@@ -1,0 +1,64 @@
+"""Physical names: every name the stack gives an AWS resource carries the project and the stack.
+
+Names that AWS scopes to the account and region (ECR repositories, KMS aliases, ECS clusters and task families,
+CloudWatch log groups) collide when two stacks use the same one — and ECS's CreateCluster even returns the existing
+cluster of that name, so one stack's destroy would delete another's. So each starts with a prefix built from the
+project and the stack, e.g. `airgap-dev`.
+
+The prefix must be valid in the strictest of those names. ECR repository names are the strictest: lowercase, and
+separators only between letters and digits ("Amazon ECR private repositories" → "Creating a private repository";
+API reference CreateRepository, `repositoryName` pattern). Task families and cluster names forbid '.' and '/', KMS
+alias names forbid '.'. A project or stack name outside `NAME_PATTERN` is a config error rather than silently
+rewritten, because rewriting `Dev` and `dev` to the same prefix would bring the collision back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+# Lowercase letters and digits, words joined by single '-' or '_': valid in every name listed above.
+NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+NAME_RULE = "lowercase letters and digits, words joined by single '-' or '_' (e.g. \"dev\", \"team-a\")"
+# Long prefixes are shortened and made unique with a hash: every name built on it stays far inside AWS's limits
+# (the tightest is a KMS alias or a cluster name, 256 and 255 characters).
+MAX_PREFIX = 40
+
+
+def name_problem(what: str, value: str) -> str | None:
+    """Why `value` cannot be part of AWS names, or None."""
+    if NAME_PATTERN.fullmatch(value):
+        return None
+    return (f'{what} "{value}": expected {NAME_RULE}; it becomes part of ECR repository, KMS alias, ECS and '
+            "CloudWatch Logs names, which AWS restricts to these characters")
+
+
+@dataclass(frozen=True)
+class PhysicalNames:
+    project: str
+    stack: str
+
+    @property
+    def prefix(self) -> str:
+        """`<project>-<stack>`, or a shortened form with a hash of both when that would be ambiguous or long.
+
+        Ambiguous: with a '-' in the project name, `a-b` + `c` and `a` + `b-c` would both give `a-b-c`."""
+        plain = f"{self.project}-{self.stack}"
+        if "-" not in self.project and len(plain) <= MAX_PREFIX:
+            return plain
+        digest = hashlib.sha256(f"{self.project}/{self.stack}".encode()).hexdigest()[:8]
+        head = plain[: MAX_PREFIX - len(digest) - 1].rstrip("-_")
+        return f"{head}-{digest}"
+
+    def name(self, part: str) -> str:
+        """A flat name: `airgap-dev-bastion` (ECS cluster, task family, KMS alias)."""
+        return f"{self.prefix}-{part}"
+
+    def path(self, part: str) -> str:
+        """A hierarchical name: `airgap-dev/bastion` (ECR repository)."""
+        return f"{self.prefix}/{part}"
+
+    def log_group(self, part: str) -> str:
+        """`/airgap-dev/bastion`: every log group of the stack under one path."""
+        return f"/{self.prefix}/{part}"
