@@ -35,17 +35,14 @@ endpoints = VpcEndpoints(
 share = FileShare("file-share", FileShareArgs(network=network, protect=settings.production)) \
     if settings.file_share else None
 
+# The host and the bastion connect themselves to the endpoints (and the host to the share) before they start.
 host = None
 if settings.ssm_host:
     host = SsmHost(
         "ssm-host",
         SsmHostArgs(network=network, zone=settings.availability_zones[0],
-                    instance_type=settings.ssm_host_instance_type, file_share=share),
+                    instance_type=settings.ssm_host_instance_type, endpoints=endpoints, file_share=share),
     )
-    endpoints.allow_from(host.connections)
-    if share is not None:
-        host.connections.allow_to(share.connections, Port.tcp(2049), "NFS over TLS to the file share")
-        share.grant_mount(host.role)
 
 bastion = None
 if settings.bastion != "off":
@@ -56,9 +53,8 @@ if settings.bastion != "off":
                            log_retention_days=settings.log_retention_days,
                            image_source=settings.bastion_image_source,
                            image_tag=Reference.parse(settings.bastion_image_source).private_tag,
-                           image=settings.bastion_image or None, kms=settings.exec_kms),
+                           image=settings.bastion_image or None, kms=settings.exec_kms, endpoints=endpoints),
     )
-    endpoints.allow_from(bastion.connections)
     if host is not None:
         for port in settings.bastion_forward_ports:
             bastion.connections.allow_to(host.connections, Port.tcp(port), "port forwarding to the SSM host")

@@ -32,6 +32,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.connections import Connections
+from components.endpoints import VpcEndpoints
 from components.iam import PARTITION, role_policy, service_role, statement
 from components.naming import PhysicalNames
 from components.network import PrivateNetwork
@@ -56,6 +57,8 @@ class FargateBastionArgs:
     image_tag: str = ""
     # A private ECR image URI the user maintains instead; then the stack owns no repository.
     image: str | None = None
+    # The endpoints its tasks pull, log and talk through: connected before the service exists.
+    endpoints: VpcEndpoints | None = None
     # Encrypt the exec channel and both log groups with a key of the stack's own.
     kms: bool = False
 
@@ -167,6 +170,7 @@ class FargateBastion(pulumi.ComponentResource):
             description="Fargate bastion: no inbound; outbound only to the endpoints and forwarding targets",
         )
         group = self.connections.group
+        ready = args.endpoints.allow_from(self.connections) if args.endpoints is not None else []
         self.service = aws.ecs.Service(
             "bastion",
             name=names.name("bastion"),
@@ -183,7 +187,8 @@ class FargateBastion(pulumi.ComponentResource):
                 assign_public_ip=False,
             ),
             propagate_tags="SERVICE",
-            opts=child,
+            # A task started before its endpoints and rules exist cannot pull its image or reach ssmmessages.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
 
         self.image = image

@@ -133,19 +133,21 @@ class Connections:
         """The usual start: a new group (no rules at all) for the thing called `name`, owned by `owner`."""
         return cls(name, security_group(name, vpc_id=vpc_id, description=description, parent=owner), owner)
 
-    def allow_from(self, other: Connections | PrefixListPeer, port: Port, description: str) -> None:
-        """Let `other` open connections to this thing on `port`: ingress here, and egress on `other`."""
+    def allow_from(self, other: Connections | PrefixListPeer, port: Port, description: str) -> list[pulumi.Resource]:
+        """Let `other` open connections to this thing on `port`: ingress here, and egress on `other`.
+        Returns the rules that make up the connection (for `depends_on`)."""
         if isinstance(other, PrefixListPeer):
-            self._ingress_rule(other, port, description)
-            return
-        other.allow_to(self, port, description)
+            return [self._ingress_rule(other, port, description)]
+        return other.allow_to(self, port, description)
 
-    def allow_to(self, other: Connections | PrefixListPeer, port: Port, description: str) -> None:
-        """Let this thing open connections to `other` on `port`: egress here, and ingress on `other`."""
+    def allow_to(self, other: Connections | PrefixListPeer, port: Port, description: str) -> list[pulumi.Resource]:
+        """Let this thing open connections to `other` on `port`: egress here, and ingress on `other`.
+        Returns the rules that make up the connection (for `depends_on`)."""
         check_description(description, "connection description")
-        self._egress_rule(other, port, description)
+        rules = [self._egress_rule(other, port, description)]
         if isinstance(other, Connections):
-            other._ingress_rule(self, port, description)
+            rules.append(other._ingress_rule(self, port, description))
+        return rules
 
     def _remember(self, peer: Connections | PrefixListPeer) -> None:
         # Two different peers with one name would produce colliding rule names.
@@ -153,17 +155,18 @@ class Connections:
         if known is not peer:
             raise ValueError(f"two different peers of {self.name!r} are both named {peer.name!r}")
 
-    def _ingress_rule(self, source: Connections | PrefixListPeer, port: Port, description: str) -> None:
-        self._rule("ingress", source, port, description)
+    def _ingress_rule(self, source: Connections | PrefixListPeer, port: Port, description: str) -> pulumi.Resource:
+        return self._rule("ingress", source, port, description)
 
-    def _egress_rule(self, target: Connections | PrefixListPeer, port: Port, description: str) -> None:
-        self._rule("egress", target, port, description)
+    def _egress_rule(self, target: Connections | PrefixListPeer, port: Port, description: str) -> pulumi.Resource:
+        return self._rule("egress", target, port, description)
 
-    def _rule(self, direction: str, peer: Connections | PrefixListPeer, port: Port, description: str) -> None:
+    def _rule(self, direction: str, peer: Connections | PrefixListPeer, port: Port, description: str) \
+            -> pulumi.Resource:
         rules: dict = self._ingress if direction == "ingress" else self._egress
         key = (peer.name, port)
         if key in rules:
-            return
+            return rules[key]
         self._remember(peer)
         verb, preposition, resource = (
             ("allows", "from", aws.vpc.SecurityGroupIngressRule)
@@ -184,3 +187,4 @@ class Connections:
             **port.rule_args(),
             opts=pulumi.ResourceOptions(parent=self.owner),
         )
+        return rules[key]

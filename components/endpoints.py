@@ -97,10 +97,19 @@ class VpcEndpoints(pulumi.ComponentResource):
             }
         )
 
-    def allow_from(self, *consumers: Connections) -> None:
-        """Let each consumer use every endpoint: 443 to the endpoint group (both sides) and 443 to S3."""
+    @property
+    def endpoints(self) -> list[aws.ec2.VpcEndpoint]:
+        return [*self.interface_endpoints.values(), *self.gateway_endpoints.values()]
+
+    def allow_from(self, *consumers: Connections) -> list[pulumi.Resource]:
+        """Let each consumer use every endpoint: 443 to the endpoint group (both sides) and 443 to S3.
+
+        Returns what a consumer must wait for before it starts: the endpoints and the rules just allowed. An agent
+        that starts before them has nothing to reach, and registers only on one of its later retries."""
+        ready: list[pulumi.Resource] = list(self.endpoints)
         for consumer in consumers:
             if self.interface_endpoints:
-                consumer.allow_to(self.connections, HTTPS, "AWS APIs through the interface endpoints")
+                ready += consumer.allow_to(self.connections, HTTPS, "AWS APIs through the interface endpoints")
             if self.s3_prefix_list is not None:
-                consumer.allow_to(self.s3_prefix_list, HTTPS, "S3 through the gateway endpoint")
+                ready += consumer.allow_to(self.s3_prefix_list, HTTPS, "S3 through the gateway endpoint")
+        return ready

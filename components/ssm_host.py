@@ -1,7 +1,8 @@
 """SsmHost: an Amazon Linux 2023 instance in an isolated subnet, managed and reached only through Systems Manager.
 
-No key pair, no public IP, no inbound rule unless a connection to it is allowed (seed 003's table: Session Manager
-needs outbound 443 to the endpoints and nothing inbound). With a file share, it mounts it over TLS at boot.
+No key pair, no public IP, no inbound rule unless a connection to it is allowed: Session Manager needs outbound 443
+to the endpoints and nothing inbound (Systems Manager User Guide, "Step 1: Complete Session Manager prerequisites").
+With a file share, it mounts it over TLS at boot.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.catalog import INSTANCE_TYPES, al2023_ami_parameter
-from components.connections import Connections
+from components.connections import Connections, Port
+from components.endpoints import VpcEndpoints
 from components.file_share import FileShare
 from components.iam import managed_policy, service_role
 from components.network import PrivateNetwork
@@ -25,6 +27,9 @@ class SsmHostArgs:
     network: PrivateNetwork
     zone: str
     instance_type: str
+    # The endpoints it is managed through, and the share it mounts: connected before the instance is created, so
+    # that the agent registers and the mount succeeds at first boot.
+    endpoints: VpcEndpoints | None = None
     file_share: FileShare | None = None
 
 
@@ -63,11 +68,21 @@ class SsmHost(pulumi.ComponentResource):
         group = self.connections.group
 
         self.role = service_role("ssm-host", "ec2.amazonaws.com", "SSM host: managed by Systems Manager", self)
-        managed_policy("ssm-host-core", self.role, "AmazonSSMManagedInstanceCore", self)
+        core = managed_policy("ssm-host-core", self.role, "AmazonSSMManagedInstanceCore", self)
         profile = aws.iam.InstanceProfile("ssm-host", role=self.role.name, opts=child)
 
-        ami = aws.ssm.get_parameter_output(name=al2023_ami_parameter(instance_type.architecture)).value
+        # Everything first boot needs, created before the instance: the endpoints and both halves of each rule to
+        # them (the agent registers through ssm/ssmmessages; dnf reaches S3), the role's SSM permissions, and for
+        # the share its mount targets, the NFS rules and the file-system policy that lets this role mount.
+        first_boot: list[pulumi.Resource] = [core]
+        if args.endpoints is not None:
+            first_boot += args.endpoints.allow_from(self.connections)
         share = args.file_share
+        if share is not None:
+            first_boot += self.connections.allow_to(share.connections, Port.tcp(2049), "NFS over TLS to the file share")
+            first_boot += [*share.mount_targets, share.grant_mount(self.role)]
+
+        ami = aws.ssm.get_parameter_output(name=al2023_ami_parameter(instance_type.architecture)).value
         script = (
             pulumi.Output.all(share.file_system.id, share.access_point.id).apply(lambda ids: user_data(*ids))
             if share is not None
@@ -97,8 +112,7 @@ class SsmHost(pulumi.ComponentResource):
                 # The AMI parameter moves with every Amazon Linux release; following it would replace the host
                 # on an unrelated `pulumi up`. Patch in place (dnf, Patch Manager); replace deliberately.
                 ignore_changes=["ami"],
-                # The first-boot mount needs a mount target to exist.
-                depends_on=share.mount_targets if share is not None else None,
+                depends_on=first_boot,
             ),
         )
         self.register_outputs(

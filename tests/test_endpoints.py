@@ -111,3 +111,32 @@ def test_without_consumers_the_endpoint_group_admits_nothing(cap) -> None:
     run = cap("dev", "preview", ssmHost=False, fileShare=False, bastion="off", bastionForwardPorts=[],
               endpoints=["ssm"])
     assert run.of_type(graph.INGRESS) == [] and run.of_type(graph.EGRESS) == []
+
+
+def test_interface_endpoints_go_only_to_zones_that_offer_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CreateVpcEndpoint rejects a subnet in an AZ where the service has no endpoint; the program asks AWS
+    (get_vpc_endpoint_service) and leaves such zones out."""
+    from offline import aws_model
+    from offline.harness import capture
+
+    monkeypatch.setitem(aws_model.NOT_OFFERED_IN, ("ap-northeast-1", "ecr.dkr"), {"a"})
+    run = capture("dev", "preview", {"endpointPlacement": "every-az"})
+    subnets = {s.urn: s.inputs["availabilityZone"] for s in run.of_type("aws:ec2/subnet:Subnet")}
+    zones = {e.name: sorted(subnets[u] for u in e.property_dependencies["subnetIds"])
+             for e in run.of_type(graph.ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"}
+    assert zones["ecr-dkr"] == ["ap-northeast-1c"]
+    assert zones["ssm"] == ["ap-northeast-1a", "ap-northeast-1c"]
+    assert "aws:ec2/getVpcEndpointService:getVpcEndpointService" in run.invokes
+
+
+def test_a_needed_endpoint_offered_in_none_of_the_zones_stops_the_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.config import ConfigError
+    from offline import aws_model
+    from offline.harness import capture
+
+    monkeypatch.setitem(aws_model.NOT_OFFERED_IN, ("ap-northeast-1", "ssmmessages"), {"a", "c"})
+    registered: list = []
+    with pytest.raises(ConfigError, match=r"airgap:availabilityZones .* where AWS offers the ssmmessages endpoint "
+                                          r"\(ap-northeast-1d\)"):
+        capture("dev", "preview", sink=registered)
+    assert [r for r in registered if r.custom] == []

@@ -346,3 +346,36 @@ def test_resource_count_per_bastion_mode(cap) -> None:
     # parked and on differ only in desired count; off drops the bastion and its three endpoints.
     assert counts["parked"] == counts["on"]
     assert counts["off"] < counts["parked"]
+
+
+# --- first boot in order ---------------------------------------------------------------------------------------
+
+def _after(run: Capture, resource, *needed) -> set[str]:
+    """The needed resources' names that `resource` is NOT created after (empty: it waits for all of them)."""
+    return {f"{n.type.rsplit(':', 1)[-1]} {n.name}" for n in needed if n.urn not in resource.dependencies}
+
+
+def test_the_host_boots_after_its_endpoints_rules_share_and_grants(stack: Capture) -> None:
+    """An agent started before its endpoints and 443 rules has nothing to register with; a mount before the mount
+    targets, the 2049 rules and the file-system policy fails."""
+    host = stack.named(INSTANCE, "ssm-host")
+    rules = [r for r in stack.of_type(graph.EGRESS) + stack.of_type(graph.INGRESS)
+             if r.name.startswith("ssm-host-") or r.name.endswith("-from-ssm-host")]
+    assert {r.name for r in rules} >= {
+        "ssm-host-sends-tcp443-to-endpoint-group", "ssm-host-sends-tcp443-to-s3-prefix-list",
+        "endpoint-group-allows-tcp443-from-ssm-host", "file-share-allows-tcp2049-from-ssm-host",
+        "ssm-host-sends-tcp2049-to-file-share"}
+    needed = [*stack.of_type(graph.ENDPOINT), *[r for r in rules if "tcp8080" not in r.name],
+              *stack.of_type("aws:efs/mountTarget:MountTarget"),
+              *stack.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy"),
+              stack.named("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ssm-host-core")]
+    assert _after(stack, host, *needed) == set()
+
+
+def test_the_bastion_service_starts_after_its_endpoints_and_rules(cap, mode: str) -> None:
+    run = cap("dev", mode)
+    service = run.named(SERVICE, "bastion")
+    rules = [r for r in run.of_type(graph.EGRESS) if r.name.startswith("bastion-sends-tcp443")]
+    rules += [run.named(graph.INGRESS, "endpoint-group-allows-tcp443-from-bastion")]
+    assert len(rules) == 3
+    assert _after(run, service, *run.of_type(graph.ENDPOINT), *rules) == set()
