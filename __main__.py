@@ -69,6 +69,10 @@ if host is not None:
     pulumi.export("ssmHostPrivateIp", host.instance.private_ip)
     pulumi.export("ssmHostSession", host.instance.id.apply(
         lambda i: f"aws ssm start-session --region {settings.region} --target {i}"))
+    # First boot reports each step on the console and ends with "done" or "FAILED: <step>".
+    pulumi.export("ssmHostBootLog", host.instance.id.apply(
+        lambda i: f"aws ec2 get-console-output --region {settings.region} --instance-id {i} --latest --output text"
+                  " | grep airgap-first-boot"))
 if share is not None:
     pulumi.export("fileShareId", share.file_system.id)
 if bastion is not None:

@@ -49,7 +49,7 @@ KEYS: dict[str, Key] = {
     "endpoints": Key("string-list", []),
     "includeEc2Messages": Key("boolean", False),
     "ssmHost": Key("boolean", True),
-    "ssmHostInstanceType": Key("string", "t4g.nano"),
+    "ssmHostInstanceType": Key("string", "t4g.micro"),
     "fileShare": Key("boolean", True),
     "bastion": Key("string", "parked"),
     "bastionCpu": Key("integer", 256),

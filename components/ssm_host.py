@@ -33,21 +33,76 @@ class SsmHostArgs:
     file_share: FileShare | None = None
 
 
-def user_data(file_system_id: str, access_point_id: str) -> str:
-    """First-boot script: efs-utils from the AL2023 repositories (in S3, through the gateway endpoint), then a
-    persistent TLS mount through the access point, authorised by the instance role (`iam`)."""
-    return f"""#!/bin/bash
-set -euo pipefail
-dnf install -y amazon-efs-utils
-mkdir -p {MOUNT_POINT}
-echo "{file_system_id}:/ {MOUNT_POINT} efs _netdev,noresvport,tls,iam,accesspoint={access_point_id} 0 0" >> /etc/fstab
+# Where first boot reports, for an operator to read through Session Manager (`cat`) or `aws ssm send-command`.
+BOOT_STATUS = "/var/lib/airgap/first-boot"
+# Below this much memory, first boot adds swap before dnf: dnf next to the SSM agent on a 512 MiB instance is
+# OOM-killed (amazonlinux/amazon-linux-2023 #404; the Amazon Linux team's workaround there is swap).
+SWAP_BELOW_GIB = 2
+SWAP_MIB = 1024
+
+
+def user_data(file_system_id: str | None, access_point_id: str | None, memory_gib: float) -> str:
+    """First-boot script, run once by cloud-init; safe to run again (each step checks before it acts).
+
+    1. swap on small instances (a swap file as in AWS's knowledge-center article "How do I allocate memory to work
+       as swap space in an Amazon EC2 instance by using a swap file?": dd, chmod 600, mkswap, swapon, fstab);
+    2. efs-utils from the Amazon Linux repositories (in S3, through the gateway endpoint), retried;
+    3. a persistent TLS mount of the share through its access point, authorised by the instance role (`iam`).
+
+    Every step reports to the console (`aws ec2 get-console-output --latest`), and the outcome is written to
+    BOOT_STATUS ("ok" or "failed: <step>"); a failure also exits non-zero, so `cloud-init status` says error.
+    """
+    swap = f"""
+# 1. Swap before dnf: this instance has {memory_gib:g} GiB.
+if ! swapon --show=NAME --noheadings | grep -qx "$SWAPFILE"; then
+  if [ ! -f "$SWAPFILE" ]; then
+    dd if=/dev/zero of="$SWAPFILE" bs=1M count={SWAP_MIB} status=none && chmod 600 "$SWAPFILE" && mkswap "$SWAPFILE" \\
+      || fail "creating the swap file $SWAPFILE"
+  fi
+  swapon "$SWAPFILE" || fail "enabling swap on $SWAPFILE"
+  say "swap on: $SWAPFILE, {SWAP_MIB} MiB"
+fi
+grep -qs "^$SWAPFILE " "$FSTAB" || echo "$SWAPFILE swap swap defaults 0 0" >> "$FSTAB"
+""" if memory_gib < SWAP_BELOW_GIB else ""
+    share = f"""
+# 2. efs-utils, from the Amazon Linux repositories in S3 (through the gateway endpoint).
+for attempt in 1 2 3 4 5; do
+  rpm -q amazon-efs-utils >/dev/null 2>&1 && break
+  dnf install -y amazon-efs-utils && break
+  say "dnf install amazon-efs-utils failed (attempt $attempt of 5); retrying in 20 s"
+  sleep 20
+done
+rpm -q amazon-efs-utils >/dev/null 2>&1 \\
+  || fail "installing amazon-efs-utils with dnf (the S3 gateway endpoint, its policy, or 443 to S3's prefix list)"
+
+# 3. The share, over TLS, through its access point; one fstab line, however often this runs.
+mkdir -p "$SHARE"
+grep -qs " $SHARE efs " "$FSTAB" \\
+  || echo "{file_system_id}:/ $SHARE efs _netdev,noresvport,tls,iam,accesspoint={access_point_id} 0 0" >> "$FSTAB"
 # A new mount target takes a minute or two to answer; keep trying for five.
 for attempt in $(seq 1 30); do
-  mount {MOUNT_POINT} && exit 0
+  mountpoint -q "$SHARE" && break
+  mount "$SHARE" && break
   sleep 10
 done
-echo "airgap: could not mount the file share at {MOUNT_POINT}" >&2
-exit 1
+mountpoint -q "$SHARE" || fail "mounting the file share at $SHARE (mount targets, 2049 rules, file-system policy)"
+say "file share mounted at $SHARE"
+""" if file_system_id else ""
+    return f"""#!/bin/bash
+# airgap first boot. Safe to run again: every step checks before it acts.
+set -uo pipefail
+STATUS={BOOT_STATUS}
+FSTAB=/etc/fstab
+SHARE={MOUNT_POINT}
+SWAPFILE=/swapfile
+CONSOLE=/dev/console
+say() {{ echo "airgap-first-boot: $*" | tee -a "$CONSOLE" >&2; }}
+fail() {{ say "FAILED: $*"; echo "failed: $*" > "$STATUS"; exit 1; }}
+mkdir -p "$(dirname "$STATUS")"
+echo "running" > "$STATUS"
+{swap}{share}
+echo "ok" > "$STATUS"
+say "done"
 """
 
 
@@ -83,10 +138,12 @@ class SsmHost(pulumi.ComponentResource):
             first_boot += [*share.mount_targets, share.grant_mount(self.role)]
 
         ami = aws.ssm.get_parameter_output(name=al2023_ami_parameter(instance_type.architecture)).value
+        memory = instance_type.memory_gib
         script = (
-            pulumi.Output.all(share.file_system.id, share.access_point.id).apply(lambda ids: user_data(*ids))
+            pulumi.Output.all(share.file_system.id, share.access_point.id).apply(
+                lambda ids: user_data(ids[0], ids[1], memory))
             if share is not None
-            else None
+            else user_data(None, None, memory)
         )
         self.instance = aws.ec2.Instance(
             "ssm-host",

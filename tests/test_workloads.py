@@ -86,7 +86,7 @@ def test_host_has_no_public_ip_no_key_pair_imdsv2_and_an_encrypted_root(dev: Cap
                                               "httpPutResponseHopLimit": 1}
     assert host.inputs["rootBlockDevice"]["encrypted"] is True
     assert host.inputs["rootBlockDevice"]["volumeType"] == "gp3"
-    assert host.inputs["instanceType"] == "t4g.nano"
+    assert host.inputs["instanceType"] == "t4g.micro"
     # The AMI follows AWS's public parameter at creation, and is not chased afterwards.
     assert "aws:ssm/getParameter:getParameter" in dev.invokes
     assert host.ignore_changes == ["ami"]
@@ -110,7 +110,8 @@ def test_host_mounts_the_share_over_tls_through_the_access_point_at_boot(cap) ->
     fs = run.named(FS, "file-share").id
     ap = run.named("aws:efs/accessPoint:AccessPoint", "file-share").id
     assert "dnf install -y amazon-efs-utils" in script
-    assert f"{fs}:/ /mnt/share efs _netdev,noresvport,tls,iam,accesspoint={ap} 0 0" in script
+    assert f'"{fs}:/ $SHARE efs _netdev,noresvport,tls,iam,accesspoint={ap} 0 0"' in script
+    assert "\nSHARE=/mnt/share\n" in script
     host = run.named(INSTANCE, "ssm-host")
     mount_targets = {m.urn for m in run.of_type("aws:efs/mountTarget:MountTarget")}
     assert mount_targets <= set(host.dependencies), "the host could boot before a mount target exists"
