@@ -75,6 +75,7 @@ if host is not None:
                   " | grep airgap-first-boot"))
 if share is not None:
     pulumi.export("fileShareId", share.file_system.id)
+    pulumi.export("fileShareArn", share.file_system.arn)
 if bastion is not None:
     pulumi.export("bastionMode", settings.bastion)
     pulumi.export("bastionForwardPorts", list(settings.bastion_forward_ports))

@@ -37,7 +37,7 @@ ENDPOINT_SERVICES: dict[str, EndpointService] = {
             "ec2messages",
             "Interface",
             "only for SSM Agent older than 3.3.40.0, which needs it for Run Command; newer agents "
-            "use ssmmessages (seed 003 saves one endpoint this way)",
+            "use ssmmessages, so leaving it out saves one endpoint",
         ),
         EndpointService("ecr.api", "Interface", "ECR authentication and image manifests for the bastion"),
         EndpointService("ecr.dkr", "Interface", "Docker registry protocol for the bastion's image pull"),
@@ -53,9 +53,10 @@ ENDPOINT_SERVICES: dict[str, EndpointService] = {
     )
 }
 
-# SSM host: what the agent needs to be managed and reached (seed 003, DESIGN.md).
+# SSM host: what the agent needs to be managed and reached (Systems Manager User Guide, "Use VPC endpoints").
 SSM_HOST_ENDPOINTS: tuple[str, ...] = ("ssm", "ssmmessages", "s3")
-# Fargate bastion: image pull from private ECR, awslogs, ECS Exec (seeds 001, 002).
+# Fargate bastion: image pull from private ECR (ECR User Guide, "Amazon ECR interface VPC endpoints"),
+# awslogs, ECS Exec (ECS Developer Guide, ECS Exec prerequisites).
 BASTION_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "s3", "logs", "ssmmessages")
 
 

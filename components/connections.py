@@ -1,9 +1,10 @@
-"""Allowing connections, not adding rules (the CDK `Connections` idea, seed 000).
+"""Allowing connections, not adding rules (the CDK `Connections` idea).
 
 `a.allow_to(b, Port.tcp(2049), "NFS")` emits two standalone resources: an `aws.vpc.SecurityGroupIngressRule` on b's
 group admitting a, and the matching `aws.vpc.SecurityGroupEgressRule` on a's group. Groups themselves never carry
 inline rules, so two groups that allow each other can always be created (groups first, then rules): the
-"Circular dependency" of seed 000 cannot be written with this module.
+"Circular dependency between resources" of two groups that name each other inline cannot be
+written with this module.
 
 Logical names come from the peers' names and the port ("share-allows-tcp2049-from-host"), never from variable
 names or list positions, so refactoring the program does not replace rules. Asking for the same rule twice, from

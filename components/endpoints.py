@@ -2,8 +2,8 @@
 gateway on every route table.
 
 The endpoint group admits nothing until `allow_from(consumer)` is called; then it admits 443 from that consumer's
-group, and the consumer gets the matching 443 egress (seed 003's root cause was the missing ingress half; seed 002's
-fix was the missing egress half).
+group, and the consumer gets the matching 443 egress. Missing either half is the classic reason an instance never
+registers with Systems Manager or a task answers TargetNotConnected.
 """
 
 from __future__ import annotations

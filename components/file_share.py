@@ -1,6 +1,6 @@
 """FileShare: an EFS file system for the SSM host, reachable only over TLS, only by the roles granted to it.
 
-Seed 000's pair, done without a cycle: the share's group admits 2049 from a client only through
+The EC2/EFS pair done without a cycle: the share's group admits 2049 from a client only through
 `client.connections.allow_to(share.connections, Port.tcp(2049), ...)`, a pair of standalone rules.
 """
 

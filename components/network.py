@@ -43,7 +43,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             opts=child,
         )
         # Adopted with no rules: the provider strips AWS's "all traffic from this group" rules. Nothing may use
-        # the default group; traffic inside the VPC is allowed group-to-group by name (seed 004).
+        # the default group; traffic inside the VPC is allowed group-to-group by reference, never by CIDR.
         self.default_security_group = aws.ec2.DefaultSecurityGroup(
             "default-group-emptied",
             vpc_id=self.vpc.id,

@@ -67,13 +67,13 @@ host.allow_to(share, Port.tcp(2049), "and again")
     assert len(cap.of_type(graph.INGRESS)) == 1 and len(cap.of_type(graph.EGRESS)) == 1
 
 
-def test_seed_000_groups_allowing_each_other_cannot_form_a_cycle(tmp_path: Path) -> None:
-    """Seed 000: EC2 and EFS groups naming each other inline -> "Circular dependency between resources".
+def test_groups_allowing_each_other_cannot_form_a_cycle(tmp_path: Path) -> None:
+    """EC2 and EFS groups naming each other inline -> "Circular dependency between resources".
     With Connections the groups carry no rules, so neither group depends on the other; only rules depend on
     groups, and the whole graph orders cleanly."""
     cap = run_program(PAIR.format(body='''
 host.allow_to(share, Port.tcp(2049), "NFS")
-share.allow_to(host, Port.tcp(2049), "the seed reverse rule")
+share.allow_to(host, Port.tcp(2049), "the reverse rule")
 '''), tmp_path, "update")
     groups = {g.name: g for g in cap.of_type(graph.SG)}
     assert groups["host"].urn not in groups["share"].dependencies

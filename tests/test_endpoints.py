@@ -1,5 +1,5 @@
 """VPC endpoints: private DNS, their own group, S3 as a free gateway on every route table, and 443 opened only
-from the groups that use them (seed 002's open-to-the-world group, seed 003's missing inbound 443)."""
+from the groups that use them (not the world, and never missing the inbound 443)."""
 
 from __future__ import annotations
 

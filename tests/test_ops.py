@@ -561,14 +561,29 @@ def test_target_not_connected_is_retried_until_the_agent_registers(ecs, flaky_aw
     assert calls.read_text() == "3"
 
 
-def test_target_not_connected_for_too_long_names_the_causes(ecs, flaky_aws, monkeypatch) -> None:
-    session, fake = ecs
+def test_target_not_connected_for_too_long_names_the_causes(flaky_aws) -> None:
+    from ops.bastion import CONNECT_RETRY_SECONDS, start_session
+
     calls = flaky_aws(10**6)
-    monkeypatch.setattr("ops.bastion.CONNECT_RETRY_PAUSE", 0.01)
-    monkeypatch.setattr("ops.bastion.CONNECT_RETRY_SECONDS", 0.2)
-    with pytest.raises(OpsError, match=r"still answers TargetNotConnected .*ssmmessages"):
+    ticks = iter(range(0, 1000, 10))
+
+    def clock() -> float:  # each attempt takes 10 s of the retry window
+        return float(next(ticks))
+
+    with pytest.raises(OpsError, match=r"still answers TargetNotConnected 30 s after .*ssmmessages"):
+        start_session(["aws", "ssm", "start-session", "--target", "ecs:c_t_r"], clock=clock, sleep=lambda _: None,
+                      say=quiet)
+    assert CONNECT_RETRY_SECONDS == 30
+    assert calls.read_text() == "3"  # attempts at 0, 10 and 20 s; at 30 s it gives up
+
+
+def test_forward_parks_after_giving_up_on_a_target_that_never_connects(ecs, flaky_aws, monkeypatch) -> None:
+    session, fake = ecs
+    flaky_aws(10**6)
+    monkeypatch.setattr("ops.bastion.CONNECT_RETRY_SECONDS", 0)
+    with pytest.raises(OpsError, match="still answers TargetNotConnected"):
         go(session, park_after=True)
-    assert int(calls.read_text()) >= 2 and desired(fake) == 0
+    assert desired(fake) == 0
 
 
 def test_other_session_errors_are_not_retried(ecs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

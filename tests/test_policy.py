@@ -2,7 +2,8 @@
 
 - The shipped stacks (and every config a user would ship) produce no mandatory violation and no skipped policy.
 - Every policy has a bad variant that it catches with a message naming the resource and the fix.
-- Each seed's mistake, written as the seed wrote it, is caught before anything is created.
+- Each classic mistake of private VPCs, written as a real program would write it, is caught before anything is
+  created.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
                                                                cidrIpv4="10.40.0.0/16"), ("from 10.40.0.0/16",)),
     ("ingress-by-group-reference", lambda c: add_rule(c, INGRESS, "by-cidr", "ssm-host", ipProtocol="tcp",
                                                       fromPort=8080, toPort=8080, cidrIpv4="10.40.0.0/16"),
-     ("seed 004", "referenced_security_group_id")),
+     ("whatever it runs", "referenced_security_group_id")),
     ("no-admin-port-ingress", lambda c: add_rule(c, INGRESS, "ssh", "ssm-host", ipProtocol="tcp", fromPort=20,
                                                  toPort=25, referencedSecurityGroupId="sg-b"), ("port 22",)),
     ("no-all-protocol-rules", lambda c: add_rule(c, EGRESS, "everything", "bastion", ipProtocol="-1",
@@ -180,14 +181,14 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
     ("ec2-imdsv2", lambda c: mutate.set_prop(c, INSTANCE, "ssm-host", "metadataOptions.httpTokens", "optional"),
      ("IMDSv1",)),
     ("ec2-encrypted-root", lambda c: mutate.set_prop(c, INSTANCE, "ssm-host", "rootBlockDevice.encrypted", False),
-     ("seed 003",)),
+     ("root volume is not encrypted",)),
     ("ec2-no-key-pair", lambda c: mutate.set_prop(c, INSTANCE, "ssm-host", "keyName", "ops"), ("remove key_name",)),
     ("ec2-ssm-managed", lambda c: mutate.remove(c, "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                                                 "ssm-host-core"), ("AmazonSSMManagedInstanceCore",)),
     ("ecs-no-public-ip", lambda c: mutate.set_prop(c, SERVICE, "bastion", "networkConfiguration.assignPublicIp",
                                                    True), ("public IPs",)),
     ("ecs-exec-enabled", lambda c: mutate.set_prop(c, SERVICE, "bastion", "enableExecuteCommand", False),
-     ("TargetNotConnected", "seed 001")),
+     ("TargetNotConnected",)),
     ("ecs-no-privileged-containers", lambda c: container(c, privileged=True), ("is privileged",)),
     ("ecs-container-logging", lambda c: container(c, logConfiguration=None), ("sends its logs nowhere",)),
     ("ecs-container-logging", lambda c: container(c, logConfiguration={"logDriver": "awslogs", "options": {
@@ -209,11 +210,12 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
     ("iam-no-passrole-on-wildcard", lambda c: mutate.set_prop(c, ROLE_POLICY, "bastion-task", "policy", json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ssm:CreateActivation",
                                                                             "ssm:DeleteActivation", "iam:PassRole"],
-                                                "Resource": "*"}]})), ("seed 002",)),
+                                                "Resource": "*"}]})), ("any role, admin included",)),
     ("endpoint-reachability", lambda c: mutate.remove(c, EGRESS, "ssm-host-sends-tcp443-to-endpoint-group"),
-     ("Instance 'ssm-host': cannot send 443", "seed 002")),
+     ("Instance 'ssm-host': cannot send 443", "calls to AWS time out")),
     ("endpoint-reachability", lambda c: mutate.remove(c, INGRESS, "endpoint-group-allows-tcp443-from-bastion"),
-     ("SecurityGroup 'endpoint-group': the endpoint group does not admit 443 from Service 'bastion'", "seed 003")),
+     ("SecurityGroup 'endpoint-group': the endpoint group does not admit 443 from Service 'bastion'",
+      "never registers")),
     ("endpoint-reachability", lambda c: mutate.remove(c, EGRESS, "bastion-sends-tcp443-to-s3-prefix-list"),
      ("cannot reach S3",)),
     ("efs-reachability", lambda c: mutate.remove(c, INGRESS, "file-share-allows-tcp2049-from-ssm-host"),
@@ -265,7 +267,7 @@ def test_budget_is_advisory_and_priced_from_the_table() -> None:
 
 
 def test_groups_naming_each_other_inline_are_a_cycle() -> None:
-    """Seed 000's shape: each group's inline rules reference the other."""
+    """The EC2/EFS pair's classic shape: each group's inline rules reference the other."""
     cap = captured("dev", "preview")
     host, share = cap.named(SG, "ssm-host"), cap.named(SG, "file-share")
     rule = [{"protocol": "tcp", "fromPort": 2049, "toPort": 2049, "securityGroups": ["sg-x"]}]
@@ -274,12 +276,12 @@ def test_groups_naming_each_other_inline_are_a_cycle() -> None:
     bad.named(SG, "file-share").property_dependencies["ingress"] = [host.urn]
     report = run(bad)
     fires(report, "no-security-group-cycles", "Circular dependency", "'ssm-host'", "'file-share'")
-    fires(report, "no-inline-security-group-rules", "seed 000")
+    fires(report, "no-inline-security-group-rules", "Circular dependency between resources")
 
 
-# --- the seeds, written as the seeds wrote them --------------------------------------------------------------------
+# --- the classic mistakes, written as real programs write them ----------------------------------------------
 
-SEED_NETWORK = '''
+PLAIN_NETWORK = '''
 import json
 import pulumi
 import pulumi_aws as aws
@@ -290,8 +292,8 @@ table = aws.ec2.RouteTable("private-az1", vpc_id=vpc.id)
 aws.ec2.RouteTableAssociation("private-az1", subnet_id=subnet.id, route_table_id=table.id)
 '''
 
-SEED_001_002 = SEED_NETWORK + '''
-# Seed 001: the endpoint group open to the world, seven endpoints.
+EXEC_NEVER_ENABLED = PLAIN_NETWORK + '''
+# A Fargate service behind seven endpoints whose group is open to the world, without ECS Exec.
 endpoint_group = aws.ec2.SecurityGroup("endpoint", vpc_id=vpc.id, description="Allow https access",
     ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]}],
     egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}])
@@ -318,7 +320,7 @@ private = aws.ec2.SecurityGroup("private", vpc_id=vpc.id, description="Allow acc
     egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}])
 aws.ecs.Service("demo", cluster=cluster.name, task_definition=task.arn, launch_type="FARGATE",
     network_configuration={"subnets": [subnet.id], "assign_public_ip": False, "security_groups": [private.id]})
-# Seed 002: the hybrid-activation workaround.
+# The hybrid-activation workaround: iam:PassRole on every role for the task.
 task_role = aws.iam.Role("ecs-task", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
 aws.iam.RolePolicy("ssm-activation", role=task_role.id, policy=json.dumps({"Version": "2012-10-17", "Statement": [
@@ -326,8 +328,8 @@ aws.iam.RolePolicy("ssm-activation", role=task_role.id, policy=json.dumps({"Vers
      "Resource": "*"}]}))
 '''
 
-SEED_003 = SEED_NETWORK + '''
-# Seed 003: the endpoint group admits nothing (the root cause), the host's disk is unencrypted.
+ENDPOINT_GROUP_ADMITS_NOTHING = PLAIN_NETWORK + '''
+# An SSM host whose endpoint group admits nothing (the root cause), with an unencrypted disk.
 endpoint_group = aws.ec2.SecurityGroup("endpoint", vpc_id=vpc.id, description="PWork VPC Endpoint SecurityGroup")
 aws.ec2.DefaultSecurityGroup("default", vpc_id=vpc.id)
 for service in ("ssm", "ssmmessages"):
@@ -348,8 +350,8 @@ aws.ec2.Instance("pwork", ami="ami-09cd9fdbf26acc6b4", instance_type="t2.micro",
                  root_block_device={"encrypted": False, "volume_type": "gp3", "volume_size": 8})
 '''
 
-SEED_000 = SEED_NETWORK + '''
-# Seed 000 as far as Python lets it be written: the EFS group names the EC2 group inline. (The reverse reference
+GROUPS_NAMING_EACH_OTHER = PLAIN_NETWORK + '''
+# EC2 and EFS groups naming each other inline, as far as Python lets it be written. (The reverse reference
 # cannot even be expressed here: the other group does not exist yet. CDK's lazy tokens allowed it, hence the cycle.)
 ec2_group = aws.ec2.SecurityGroup("sg-ec2", vpc_id=vpc.id, description="Security Group for EC2")
 aws.ec2.SecurityGroup("sg-efs", vpc_id=vpc.id, description="Security Group for EFS",
@@ -359,8 +361,9 @@ aws.ec2.SecurityGroup("sg-efs", vpc_id=vpc.id, description="Security Group for E
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_seeds_001_and_002_are_caught_before_anything_is_created(tmp_path: Path, mode: str) -> None:
-    report = run(run_program(SEED_001_002, tmp_path, mode))
+def test_a_service_without_exec_behind_open_groups_is_caught_before_anything_is_created(tmp_path: Path,
+                                                                                        mode: str) -> None:
+    report = run(run_program(EXEC_NEVER_ENABLED, tmp_path, mode))
     fires(report, "ecs-exec-enabled", "Service 'demo'", "TargetNotConnected")
     fires(report, "no-ingress-from-anywhere", "SecurityGroup 'endpoint'", "SecurityGroup 'private'")
     fires(report, "no-inline-security-group-rules", "SecurityGroup 'private'")
@@ -374,10 +377,10 @@ def test_seeds_001_and_002_are_caught_before_anything_is_created(tmp_path: Path,
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_seed_003_missing_inbound_443_is_the_named_root_cause(tmp_path: Path, mode: str) -> None:
-    report = run(run_program(SEED_003, tmp_path, mode))
+def test_an_endpoint_group_without_inbound_443_is_named_as_the_root_cause(tmp_path: Path, mode: str) -> None:
+    report = run(run_program(ENDPOINT_GROUP_ADMITS_NOTHING, tmp_path, mode))
     fires(report, "endpoint-reachability", "SecurityGroup 'endpoint': the endpoint group does not admit 443 from "
-          "Instance 'pwork'", "seed 003's root cause")
+          "Instance 'pwork'", "never registers")
     fires(report, "ec2-encrypted-root", "Instance 'pwork'")
     # The host itself is otherwise right: ssm + ssmmessages, SSM core through its profile, egress to the endpoints.
     assert not report.by_policy("required-endpoints") and not report.by_policy("ec2-ssm-managed")
@@ -385,8 +388,8 @@ def test_seed_003_missing_inbound_443_is_the_named_root_cause(tmp_path: Path, mo
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_seed_000_inline_references_are_stopped(tmp_path: Path, mode: str) -> None:
-    report = run(run_program(SEED_000, tmp_path, mode))
+def test_groups_naming_each_other_inline_are_stopped(tmp_path: Path, mode: str) -> None:
+    report = run(run_program(GROUPS_NAMING_EACH_OTHER, tmp_path, mode))
     fires(report, "no-inline-security-group-rules", "SecurityGroup 'sg-efs'", "Circular dependency")
 
 

@@ -108,3 +108,15 @@ def test_pulumi_steps_pass_the_passphrase_for_self_managed_backends() -> None:
             runs_pulumi = step.get("uses", "").startswith("pulumi/actions@") and step.get("with", {}).get("command")
             if runs_pulumi or "pulumi " in step.get("run", ""):
                 assert "PULUMI_CONFIG_PASSPHRASE" in (step.get("env") or {}), f"{path.name}: {step}"
+
+
+def test_the_live_acceptance_test_runs_only_by_hand_and_really_runs() -> None:
+    doc = workflow("acceptance")
+    assert set(doc["on"]) == {"workflow_dispatch"}
+    job = doc["jobs"]["acceptance"]
+    assert job["environment"] == "deploy"  # OIDC sub: repo:<owner>/<repo>:environment:deploy
+    (live,) = [s for s in job["steps"] if "tests/test_acceptance_live.py" in s.get("run", "")]
+    assert live["env"]["AIRGAP_LIVE"] == "1"  # without it the test skips and the workflow proves nothing
+    assert "python3 dev.py test tests/test_acceptance_live.py" in live["run"]
+    installs = " ".join(s.get("run", "") for s in job["steps"])
+    assert "session-manager-plugin" in installs

@@ -1,4 +1,4 @@
-"""The workloads: the EC2/EFS pair (seeds 000, 003) and the Fargate SSM bastion (seeds 001, 002).
+"""The workloads: the EC2/EFS pair and the Fargate SSM bastion.
 
 Every flow they need is allowed on both sides and nothing else is; roles hold only what they need. Each test runs
 in both harness modes (first preview of a new stack, and update) unless it reads a value only AWS can assign.
@@ -76,7 +76,7 @@ def test_host_without_forward_ports_admits_nothing(cap, mode: str) -> None:
     assert not [e for e in graph.rule_ends(run, graph.INGRESS) if e.group == "ssm-host"]
 
 
-# --- SSM host and file share (seeds 000, 003) ----------------------------------------------------------------
+# --- SSM host and file share ----------------------------------------------------------------------------
 
 def test_host_has_no_public_ip_no_key_pair_imdsv2_and_an_encrypted_root(dev: Capture) -> None:
     host = dev.named(INSTANCE, "ssm-host")
@@ -152,11 +152,11 @@ def test_only_production_protects_the_file_share(cap, production: bool, protecte
     assert [r.name for r in run if r.protect] == (["file-share"] if protected else [])
 
 
-# --- Fargate bastion (seeds 001, 002) --------------------------------------------------------------------------
+# --- Fargate bastion ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("bastion", "desired"), [("parked", 0), ("on", 1)])
 def test_bastion_service_runs_exec_in_private_subnets(cap, mode: str, bastion: str, desired: int) -> None:
-    """Seed 001: a service without enableExecuteCommand never connects (TargetNotConnected)."""
+    """A service without enableExecuteCommand never connects (TargetNotConnected)."""
     run = cap("dev", mode, bastion=bastion)
     (service,) = run.of_type(SERVICE)
     assert service.inputs["enableExecuteCommand"] is True
@@ -255,7 +255,7 @@ def test_task_and_execution_roles_are_distinct_and_least_privilege(cap, mode: st
 
 
 def test_no_policy_grants_a_wildcard_action_or_pass_role(stack: Capture) -> None:
-    """Seed 002 granted iam:PassRole on * (and ssm:CreateActivation) to the task: never needed with ECS Exec."""
+    """The hybrid-activation workaround grants iam:PassRole on * (and ssm:CreateActivation): ECS Exec needs neither."""
     for policy in stack.of_type(ROLE_POLICY):
         for granted in actions(policy_document(stack, policy.name)):
             assert "*" not in granted and granted != "iam:PassRole", (policy.name, granted)

@@ -31,7 +31,7 @@ def ec2_imdsv2(args: ResourceValidationArgs) -> Iterator[str]:
 
 def ec2_encrypted_root(args: ResourceValidationArgs) -> Iterator[str]:
     if get(args.props, "rootBlockDevice.encrypted") is not True:
-        yield fix("the root volume is not encrypted (seed 003's host had encrypted: false)", _where(args),
+        yield fix("the root volume is not encrypted", _where(args),
                   "set root_block_device.encrypted=True")
 
 
@@ -48,8 +48,8 @@ def ecs_no_public_ip(args: ResourceValidationArgs) -> Iterator[str]:
 
 def ecs_exec(args: ResourceValidationArgs) -> Iterator[str]:
     if get(args.props, "enableExecuteCommand") is not True:
-        yield fix("ECS Exec is off, so `aws ssm start-session --target ecs:...` fails with TargetNotConnected "
-                  "(seed 001)", _where(args), "set enable_execute_command=True (and give the task role the four "
+        yield fix("ECS Exec is off, so `aws ssm start-session --target ecs:...` fails with TargetNotConnected",
+                  _where(args), "set enable_execute_command=True (and give the task role the four "
                   "ssmmessages channel actions)")
 
 
@@ -73,8 +73,8 @@ def ecs_logging(args: ResourceValidationArgs) -> Iterator[str]:
             yield fix(f"container '{c.get('name')}' sends its logs nowhere", _where(args),
                       "add an awslogs logConfiguration to a log group the stack creates")
         elif str((logging.get("options") or {}).get("awslogs-create-group", "")).lower() == "true":
-            yield fix(f"container '{c.get('name')}' lets awslogs create its group, which then never expires "
-                      "(seed 001)", _where(args), "create the log group in the stack, with retention, and drop "
+            yield fix(f"container '{c.get('name')}' lets awslogs create its group, which then never expires",
+                      _where(args), "create the log group in the stack, with retention, and drop "
                       "awslogs-create-group")
 
 

