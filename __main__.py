@@ -11,8 +11,10 @@ import pulumi
 from components import config
 from components.bastion import FargateBastion, FargateBastionArgs
 from components.connections import Port
+from components.endpoint_policies import allowed_buckets
 from components.endpoints import VpcEndpoints, VpcEndpointsArgs
 from components.file_share import FileShare, FileShareArgs
+from components.flow_logs import VpcFlowLogs, VpcFlowLogsArgs
 from components.image_reference import Reference
 from components.network import PrivateNetwork, PrivateNetworkArgs
 from components.ssm_host import SsmHost, SsmHostArgs
@@ -26,10 +28,21 @@ network = PrivateNetwork(
         subnets={zone: settings.subnet_cidr(zone) for zone in settings.availability_zones},
     ),
 )
+flow_logs = VpcFlowLogs(
+    "flow-logs",
+    VpcFlowLogsArgs(vpc_id=network.vpc.id, names=settings.names, region=settings.region, account=settings.account,
+                    traffic=settings.flow_log_traffic, retention_days=settings.flow_log_retention_days,
+                    keep_on_destroy=settings.production),
+) if settings.flow_logs else None
+
+# The only way out of the VPC, and what may pass: endpoint policies admit the account's own principals and
+# resources, and the S3 gateway exactly the buckets the workloads read.
 endpoints = VpcEndpoints(
     "endpoints",
     VpcEndpointsArgs(network=network, region=settings.region, services=settings.endpoints,
-                     zones=settings.endpoint_zones),
+                     zones=settings.endpoint_zones, account=settings.account,
+                     policy_supported=settings.endpoint_policy_supported,
+                     s3_buckets=allowed_buckets(settings.region, settings.workloads, settings.s3_buckets)),
 )
 
 share = FileShare("file-share", FileShareArgs(network=network, protect=settings.production)) \
@@ -40,7 +53,7 @@ host = None
 if settings.ssm_host:
     host = SsmHost(
         "ssm-host",
-        SsmHostArgs(network=network, zone=settings.availability_zones[0],
+        SsmHostArgs(network=network, region=settings.region, zone=settings.availability_zones[0],
                     instance_type=settings.ssm_host_instance_type, endpoints=endpoints, file_share=share),
     )
 
@@ -63,6 +76,10 @@ pulumi.export("region", settings.region)
 pulumi.export("vpcId", network.vpc.id)
 pulumi.export("subnetIds", network.subnet_ids)
 pulumi.export("endpointServices", list(settings.endpoints))
+if flow_logs is not None:
+    pulumi.export("flowLogBucket", flow_logs.bucket.id)
+pulumi.export("s3BucketsReachable", [b.name for b in allowed_buckets(settings.region, settings.workloads,
+                                                                     settings.s3_buckets)])
 pulumi.export("endpointDnsNames", endpoints.dns_names)
 if host is not None:
     pulumi.export("ssmHostInstanceId", host.instance.id)

@@ -2,15 +2,18 @@
 
 Every key is declared in Pulumi.yaml (`config:` block, with type, description and default); `KEYS` below holds the
 same defaults and a test keeps the two in step. A bad value never gets as far as AWS: `parse` collects every problem
-and raises one `ConfigError` that names each key, the value given and the form expected.
+— every bad element of a list too — and raises one `ConfigError` that names each key, the value given and the form
+expected. Checks that need AWS (the account's zones, where each endpoint service is offered, the account id) run
+only once every static value has passed, so a typo is reported without touching AWS.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -48,6 +51,7 @@ KEYS: dict[str, Key] = {
     "endpointPlacement": Key("string", "every-az"),
     "endpoints": Key("string-list", []),
     "includeEc2Messages": Key("boolean", False),
+    "s3Buckets": Key("string-list", []),
     "ssmHost": Key("boolean", True),
     "ssmHostInstanceType": Key("string", "t4g.micro"),
     "fileShare": Key("boolean", True),
@@ -59,18 +63,29 @@ KEYS: dict[str, Key] = {
     "bastionForwardPorts": Key("integer-list", []),
     "execKms": Key("boolean", False),
     "logRetentionDays": Key("integer", 30),
+    "flowLogs": Key("boolean", True),
+    "flowLogTraffic": Key("string", "ALL"),
+    "flowLogRetentionDays": Key("integer", 14),
     "production": Key("boolean", False),
 }
 
 EndpointPlacement = Literal["every-az", "single-az"]
 BastionMode = Literal["off", "parked", "on"]
 
-_REGION = re.compile(r"^[a-z]{2}-[a-z]+-\d$")
-_OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso")
+_OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso", "eusc-", "eu-isoe")
 # Without NAT only the account's private ECR is reachable: <account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]
-_ECR_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com/[a-z0-9][a-z0-9._/-]*"
-                        r"(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?")
+_ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}-[a-z]+-\d)\.amazonaws\.com/"
+                        r"[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?")
+# S3 bucket naming rules (Amazon S3 User Guide, "General purpose bucket naming rules"), the ones a typo breaks.
+_BUCKET = re.compile(r"(?!xn--)(?!sthree-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+def known_regions() -> tuple[str, ...]:
+    """The regions the AWS provider knows (pulumi_aws ships the list as its `Region` enum)."""
+    import pulumi_aws
+
+    return tuple(r.value for r in pulumi_aws.Region)
 
 
 @dataclass(frozen=True)
@@ -93,18 +108,22 @@ class AwsLookups(Protocol):
         """The interface endpoint service `com.amazonaws.<region>.<name>`, or None where the region has none."""
         ...
 
+    def account_id(self) -> str:
+        """The account the stack deploys into."""
+        ...
+
 
 class ConfigError(pulumi.RunError):
     """One error for every bad value in the stack's config; raised before anything is registered."""
+
+    FIX = "Fix each with `pulumi config set <key> <value>` (lists: `--path '<key>[0]' <value>`)."
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         noun = "problem" if len(self.problems) == 1 else "problems"
-        super().__init__(
-            f"the stack configuration has {len(self.problems)} {noun}; nothing was created:\n{lines}\n"
-            "Fix each with `pulumi config set <key> <value>` (lists: `--path '<key>[0]' <value>`)."
-        )
+        super().__init__(f"the stack configuration has {len(self.problems)} {noun}; nothing was created:\n{lines}\n"
+                         f"{self.FIX}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,7 @@ class Settings:
     stack: str
     names: PhysicalNames
     region: str
+    account: str
     vpc_cidr: ipaddress.IPv4Network
     subnet_prefix_length: int
     availability_zones: tuple[str, ...]
@@ -121,9 +141,12 @@ class Settings:
     # Interface endpoint service -> the AZs that get its network interface: the placement, within the zones that
     # AWS offers the service in (CreateVpcEndpoint rejects a subnet in any other zone).
     endpoint_zones: Mapping[str, tuple[str, ...]]
+    # Interface endpoint service -> whether AWS accepts an endpoint policy on it.
+    endpoint_policy_supported: Mapping[str, bool]
     endpoints: tuple[str, ...]
     endpoints_overridden: bool
     include_ec2_messages: bool
+    s3_buckets: tuple[str, ...]
     ssm_host: bool
     ssm_host_instance_type: str
     file_share: bool
@@ -135,6 +158,9 @@ class Settings:
     bastion_forward_ports: tuple[int, ...]
     exec_kms: bool
     log_retention_days: int
+    flow_logs: bool
+    flow_log_traffic: str
+    flow_log_retention_days: int
     production: bool
 
     def subnet_cidr(self, zone: str) -> ipaddress.IPv4Network:
@@ -143,9 +169,17 @@ class Settings:
         slot = _zone_slot(zone)
         return list(self.vpc_cidr.subnets(new_prefix=self.subnet_prefix_length))[slot]
 
+    @property
+    def workloads(self) -> tuple[Literal["ssm-host", "bastion"], ...]:
+        return (*(("ssm-host",) if self.ssm_host else ()), *(("bastion",) if self.bastion != "off" else ()))
+
 
 def _zone_slot(zone: str) -> int:
     return ord(zone[-1]) - ord("a")
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else f'"{value}"'
 
 
 class _Problems:
@@ -153,8 +187,10 @@ class _Problems:
         self.items: list[str] = []
 
     def bad(self, key: str, value: Any, expected: str) -> None:
-        shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
-        self.items.append(f"{key} = {shown}: expected {expected}")
+        self.items.append(f"{key} = {_shown(value)}: expected {expected}")
+
+
+_NOT_READ = object()  # a value that could not be read; its problem is already recorded
 
 
 def _read(raw: Mapping[str, str | None], key: str, problems: _Problems) -> Any:
@@ -170,26 +206,31 @@ def _read(raw: Mapping[str, str | None], key: str, problems: _Problems) -> Any:
         if re.fullmatch(r"-?\d+", text.strip()):
             return int(text)
         problems.bad(full, text, "a whole number")
-        return None
+        return _NOT_READ
     if spec.kind == "boolean":
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
         problems.bad(full, text, "true or false")
-        return None
+        return _NOT_READ
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
         value = None
-    item_type = str if spec.kind == "string-list" else int
-    if isinstance(value, list) and all(type(v) is item_type for v in value):
-        return value
-    example = '["ap-northeast-1a", "ap-northeast-1c"]' if item_type is str else "[8080, 5432]"
-    problems.bad(full, text, f"a YAML list such as {example}")
-    return None
+    example = '["ap-northeast-1a", "ap-northeast-1c"]' if spec.kind == "string-list" else "[8080, 5432]"
+    if not isinstance(value, list):
+        problems.bad(full, text, f"a YAML list such as {example}")
+        return _NOT_READ
+    item_type, item_form = (str, "a string") if spec.kind == "string-list" else (int, "a whole number")
+    good = True
+    for i, item in enumerate(value):
+        if type(item) is not item_type:
+            problems.bad(f"{full}[{i}]", item, item_form)
+            good = False
+    return value if good else _NOT_READ
 
 
 def derive_endpoints(ssm_host: bool, bastion: str, include_ec2_messages: bool, exec_kms: bool) -> tuple[str, ...]:
-    """The endpoint services the workloads need, in catalogue order (issue 3: endpoints follow the workloads)."""
+    """The endpoint services the workloads need, in catalogue order: endpoints follow the workloads."""
     wanted: set[str] = set()
     if ssm_host:
         wanted.update(SSM_HOST_ENDPOINTS)
@@ -202,6 +243,25 @@ def derive_endpoints(ssm_host: bool, bastion: str, include_ec2_messages: bool, e
     return tuple(name for name in ENDPOINT_SERVICES if name in wanted)
 
 
+def _region_problem(region: str | None, p: _Problems) -> bool:
+    """Record why `region` cannot be used; True when it can."""
+    if not region:
+        p.items.append('aws:region is not set: expected a region such as "ap-northeast-1" '
+                       "(pulumi config set aws:region ap-northeast-1)")
+        return False
+    if region.startswith(_OTHER_PARTITIONS):
+        p.bad("aws:region", region, "a region of the standard aws partition (China, GovCloud, ISO and sovereign "
+              "regions use other ARNs and endpoint names and are not supported)")
+        return False
+    regions = known_regions()
+    if region not in regions:
+        close = difflib.get_close_matches(region, regions, n=1)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        p.bad("aws:region", region, f'an AWS region such as "ap-northeast-1" or "us-east-1"{hint}')
+        return False
+    return True
+
+
 def parse(
     raw: Mapping[str, str | None],
     *,
@@ -210,32 +270,23 @@ def parse(
     region: str | None,
     aws: AwsLookups,
 ) -> Settings:
-    """Validate raw config strings (as `pulumi.Config.get` returns them) into `Settings`.
-
-    `aws` is asked only once every static value has passed, so a typo is reported without touching AWS.
-    """
+    """Validate raw config strings (as `pulumi.Config.get` returns them) into `Settings`."""
     p = _Problems()
-    unknown = sorted(set(raw) - set(KEYS))
-    for key in unknown:
-        p.bad(f"{PROJECT}:{key}", raw[key], f"one of the declared keys ({', '.join(KEYS)})")
+    for key in sorted(set(raw) - set(KEYS)):
+        close = difflib.get_close_matches(key, KEYS, n=1)
+        hint = f'; did you mean "{PROJECT}:{close[0]}"?' if close else f" ({', '.join(KEYS)})"
+        p.bad(f"{PROJECT}:{key}", raw[key], f"one of the declared keys{hint}")
     v = {key: _read(raw, key, p) for key in KEYS}
+    ok = {key: value is not _NOT_READ for key, value in v.items()}
     for what, value in (("project name", project), ("stack name", stack)):
         problem = name_problem(what, value)
         if problem:
             p.items.append(f"{problem}. Fix: "
                            + ("`pulumi stack rename <new-name>`" if what == "stack name" else "rename the project"))
-
-    if not region:
-        p.items.append('aws:region is not set: expected a region such as "ap-northeast-1" '
-                       "(pulumi config set aws:region ap-northeast-1)")
-    elif region.startswith(_OTHER_PARTITIONS):
-        p.bad("aws:region", region, "a region of the standard aws partition (China, GovCloud and ISO regions "
-              "use other endpoint names and are not supported)")
-    elif not _REGION.match(region):
-        p.bad("aws:region", region, 'a region name such as "ap-northeast-1" or "us-east-1"')
+    region_ok = _region_problem(region, p)
 
     vpc = None
-    if v["vpcCidr"] is not None:
+    if ok["vpcCidr"]:
         try:
             vpc = ipaddress.IPv4Network(v["vpcCidr"], strict=True)
         except ValueError:
@@ -250,120 +301,162 @@ def parse(
                       "for a VPC; /24 is the smallest that still holds two useful subnets)")
                 vpc = None
 
-    prefix = v["subnetPrefixLength"]
+    prefix = v["subnetPrefixLength"] if ok["subnetPrefixLength"] else None
     if prefix is not None and vpc is not None and not vpc.prefixlen < prefix <= 28:
         p.bad("airgap:subnetPrefixLength", prefix, f"a number from {vpc.prefixlen + 1} to 28 "
               f"(longer than the VPC's /{vpc.prefixlen}; AWS's smallest subnet is /28)")
         prefix = None
 
-    if v["azCount"] is not None and not v["availabilityZones"] and v["azCount"] < 2:
+    explicit = v["availabilityZones"] if ok["availabilityZones"] else []
+    if ok["azCount"] and not explicit and v["azCount"] < 2:
         p.bad("airgap:azCount", v["azCount"], "2 or more (one isolated subnet per AZ; EFS and the endpoints "
               "want two AZs to survive one)")
-    explicit = v["availabilityZones"] or []
     if explicit:
         if len(explicit) < 2:
             p.bad("airgap:availabilityZones", explicit, "at least two zone names, or [] to use airgap:azCount")
-        if region and _REGION.match(region):
-            wrong = [z for z in explicit if not re.fullmatch(re.escape(region) + r"[a-z]", z)]
-            if wrong:
-                p.bad("airgap:availabilityZones", explicit, f'zone names of {region}, such as "{region}a" '
-                      f"(not {', '.join(wrong)})")
+        if region_ok:
+            for i, zone in enumerate(explicit):
+                if not re.fullmatch(re.escape(region) + r"[a-z]", zone):
+                    p.bad(f"airgap:availabilityZones[{i}]", zone, f'a zone name of {region}, such as "{region}a"')
         if len(set(explicit)) != len(explicit):
             p.bad("airgap:availabilityZones", explicit, "each zone at most once")
 
-    if v["endpointPlacement"] is not None and v["endpointPlacement"] not in ("every-az", "single-az"):
+    if ok["endpointPlacement"] and v["endpointPlacement"] not in ("every-az", "single-az"):
         p.bad("airgap:endpointPlacement", v["endpointPlacement"], '"every-az" (highly available) or "single-az" '
               "(one network interface per endpoint: cheapest)")
 
-    for name in v["endpoints"] or []:
+    chosen = v["endpoints"] if ok["endpoints"] else []
+    for i, name in enumerate(chosen):
         if name not in ENDPOINT_SERVICES:
-            p.bad("airgap:endpoints", v["endpoints"], f"service names from {', '.join(ENDPOINT_SERVICES)} "
-                  f'("{name}" is not one), or [] to derive them from the workloads')
-            break
+            close = difflib.get_close_matches(name, ENDPOINT_SERVICES, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            p.bad(f"airgap:endpoints[{i}]", name, f"one of {', '.join(ENDPOINT_SERVICES)}{hint}, or [] for all "
+                  "the workloads need")
 
-    if v["ssmHostInstanceType"] is not None and v["ssmHostInstanceType"] not in INSTANCE_TYPES:
+    for i, bucket in enumerate(v["s3Buckets"] if ok["s3Buckets"] else []):
+        if not _BUCKET.fullmatch(bucket) or ".." in bucket or re.fullmatch(r"[\d.]+", bucket):
+            p.bad(f"airgap:s3Buckets[{i}]", bucket, "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and "
+                  "'-', starting and ending with a letter or digit")
+
+    if ok["ssmHostInstanceType"] and v["ssmHostInstanceType"] not in INSTANCE_TYPES:
         p.bad("airgap:ssmHostInstanceType", v["ssmHostInstanceType"], f"one of {', '.join(INSTANCE_TYPES)}")
 
-    if v["bastion"] is not None and v["bastion"] not in ("off", "parked", "on"):
+    if ok["bastion"] and v["bastion"] not in ("off", "parked", "on"):
         p.bad("airgap:bastion", v["bastion"], '"off" (no bastion, no bastion-only endpoints), "parked" '
               '(service at 0 tasks) or "on" (one task running)')
 
     cpu, memory = v["bastionCpu"], v["bastionMemory"]
-    if cpu is not None and cpu not in FARGATE_SIZES:
+    if ok["bastionCpu"] and cpu not in FARGATE_SIZES:
         p.bad("airgap:bastionCpu", cpu, f"a Fargate CPU size: {', '.join(map(str, FARGATE_SIZES))}")
-    elif cpu is not None and memory is not None and memory not in FARGATE_SIZES[cpu]:
+    elif ok["bastionCpu"] and ok["bastionMemory"] and memory not in FARGATE_SIZES[cpu]:
         choices = FARGATE_SIZES[cpu]
         p.bad("airgap:bastionMemory", memory, f"a memory size Fargate allows with {cpu} CPU units: "
               f"{choices[0]} to {choices[-1]} MiB in steps Fargate allows ({', '.join(map(str, choices))})")
 
-    image = v["bastionImage"]
-    if image and not _ECR_IMAGE.fullmatch(image):
+    image = v["bastionImage"] if ok["bastionImage"] else ""
+    image_match = _ECR_IMAGE.fullmatch(image) if image else None
+    if image and not image_match:
         p.bad("airgap:bastionImage", image, 'a full image URI in a private ECR registry, such as '
               '"123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1.0", or "" for a copy of '
               "airgap:bastionImageSource in the stack's own repository")
+    elif image_match and region_ok and image_match["region"] != region:
+        p.bad("airgap:bastionImage", image, f"an image in the stack's region {region}: the VPC reaches only its own "
+              f"region's ECR endpoints (copy the image to {region})")
     source = v["bastionImageSource"]
-    if source is not None:
-        try:
-            Reference.parse(source)
-        except ValueError:
-            p.bad("airgap:bastionImageSource", source, f"an image reference {IMAGE_FORM}, from a registry that "
-                  "allows anonymous pulls")
-        if image and source != KEYS["bastionImageSource"].default:
-            p.bad("airgap:bastionImageSource", source, "its default while airgap:bastionImage is set (a custom "
-                  "image is used as it is; nothing is copied)")
+    try:
+        Reference.parse(source)
+    except ValueError:
+        p.bad("airgap:bastionImageSource", source, f"an image reference {IMAGE_FORM}, from a registry that "
+              "allows anonymous pulls")
+    if image and source != KEYS["bastionImageSource"].default:
+        p.bad("airgap:bastionImageSource", source, "its default while airgap:bastionImage is set (a custom "
+              "image is used as it is; nothing is copied)")
 
-    ports = v["bastionForwardPorts"] or []
-    for port in ports:
-        if not 1 <= port <= 65535 or port in (22, 3389):
-            p.bad("airgap:bastionForwardPorts", ports, "TCP ports from 1 to 65535, other than 22 and 3389 "
-                  "(Session Manager replaces SSH and RDP)")
-            break
+    ports = v["bastionForwardPorts"] if ok["bastionForwardPorts"] else []
+    for i, port in enumerate(ports):
+        if not 1 <= port <= 65535:
+            p.bad(f"airgap:bastionForwardPorts[{i}]", port, "a TCP port from 1 to 65535")
+        elif port in (22, 3389):
+            p.bad(f"airgap:bastionForwardPorts[{i}]", port, "a port other than 22 and 3389 (Session Manager replaces "
+                  "SSH and RDP)")
+    if len(set(ports)) != len(ports):
+        p.bad("airgap:bastionForwardPorts", ports, "each port at most once")
     if ports and v["ssmHost"] is False:
         p.bad("airgap:bastionForwardPorts", ports, "[] while airgap:ssmHost is false (the ports open the SSM "
               "host to the bastion)")
 
-    if v["logRetentionDays"] is not None and v["logRetentionDays"] not in LOG_RETENTION_DAYS:
+    if ok["logRetentionDays"] and v["logRetentionDays"] not in LOG_RETENTION_DAYS:
         p.bad("airgap:logRetentionDays", v["logRetentionDays"], "a retention CloudWatch Logs accepts: "
               f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
 
-    if v["fileShare"] and v["ssmHost"] is False:
+    if ok["flowLogTraffic"] and v["flowLogTraffic"] not in ("ALL", "REJECT", "ACCEPT"):
+        p.bad("airgap:flowLogTraffic", v["flowLogTraffic"], '"ALL" (every flow), "REJECT" (only refused flows: '
+              'what an operator reads first, and what Security Hub EC2.6 asks for at least) or "ACCEPT"')
+    if ok["flowLogRetentionDays"] and not 1 <= v["flowLogRetentionDays"] <= 3650:
+        p.bad("airgap:flowLogRetentionDays", v["flowLogRetentionDays"], "days from 1 to 3650 before the flow log "
+              "files are deleted")
+
+    if v["fileShare"] is True and v["ssmHost"] is False:
         p.bad("airgap:fileShare", True, "false while airgap:ssmHost is false (the SSM host is the share's only "
               "client)")
+    if v["ssmHost"] is False and v["bastion"] == "off":
+        p.items.append("airgap:ssmHost = false and airgap:bastion = \"off\": expected at least one workload — the "
+                       "stack would be endpoints that bill every hour for nothing to use them (set airgap:ssmHost "
+                       "to true or airgap:bastion to parked)")
+
+    needed = derive_endpoints(v["ssmHost"] is True, v["bastion"] if ok["bastion"] else "off",
+                              v["includeEc2Messages"] is True, v["execKms"] is True)
+    missing = [n for n in needed if chosen and n not in chosen]
+    if missing and all(n in ENDPOINT_SERVICES for n in chosen):
+        p.bad("airgap:endpoints", chosen, f"every endpoint the workloads need: add {', '.join(missing)} (or [] to "
+              "derive them from the workloads)")
 
     if p.items:
         raise ConfigError(p.items)
 
+    # Only now: AWS is asked (in a real preview, with the stack's credentials).
     assert vpc is not None and prefix is not None and region is not None
-    zones = tuple(explicit) if explicit else _resolve_zones(v["azCount"], aws.zones, p)
+    available = sorted(aws.zones())
+    if explicit:
+        for i, zone in enumerate(explicit):
+            if zone not in available:
+                p.bad(f"airgap:availabilityZones[{i}]", zone, f"a zone this account has in {region} and that needs "
+                      f"no opt-in: {', '.join(available)}")
+        zones = tuple(explicit)
+    else:
+        zones = _resolve_zones(v["azCount"], available, p)
     capacity = 2 ** (prefix - vpc.prefixlen)
     crowded = [z for z in zones if _zone_slot(z) >= capacity]
     if crowded:
         p.bad("airgap:vpcCidr", str(vpc), f"room for a /{prefix} subnet in zone {crowded[0]} (subnets are slotted "
               f"by zone letter; {vpc} holds {capacity} of them): a larger VPC or a longer subnetPrefixLength")
+    account = aws.account_id()
+    if image_match and image_match["account"] != account:
+        p.bad("airgap:bastionImage", image, f"an image in this account's registry ({account}): the ECR endpoints "
+              "admit only the account's own repositories")
     if p.items:
         raise ConfigError(p.items)
 
-    overridden = bool(v["endpoints"])
-    endpoints = (
-        tuple(name for name in ENDPOINT_SERVICES if name in v["endpoints"])
-        if overridden
-        else derive_endpoints(v["ssmHost"], v["bastion"], v["includeEc2Messages"], v["execKms"])
-    )
-    endpoint_zones = _place_endpoints(endpoints, zones, v["endpointPlacement"], region, aws, p)
+    overridden = bool(chosen)
+    endpoints = tuple(name for name in ENDPOINT_SERVICES if name in chosen) if overridden else needed
+    endpoint_zones, policy_supported = _place_endpoints(endpoints, zones, v["endpointPlacement"], region, aws, p)
     if p.items:
         raise ConfigError(p.items)
     return Settings(
         stack=stack,
         names=PhysicalNames(project, stack),
         region=region,
+        account=account,
         vpc_cidr=vpc,
         subnet_prefix_length=prefix,
         availability_zones=zones,
         endpoint_placement=v["endpointPlacement"],
         endpoint_zones=endpoint_zones,
+        endpoint_policy_supported=policy_supported,
         endpoints=endpoints,
         endpoints_overridden=overridden,
         include_ec2_messages=v["includeEc2Messages"],
+        s3_buckets=tuple(v["s3Buckets"]),
         ssm_host=v["ssmHost"],
         ssm_host_instance_type=v["ssmHostInstanceType"],
         file_share=v["fileShare"],
@@ -375,12 +468,14 @@ def parse(
         bastion_forward_ports=tuple(ports),
         exec_kms=v["execKms"],
         log_retention_days=v["logRetentionDays"],
+        flow_logs=v["flowLogs"],
+        flow_log_traffic=v["flowLogTraffic"],
+        flow_log_retention_days=v["flowLogRetentionDays"],
         production=v["production"],
     )
 
 
-def _resolve_zones(count: int, zone_lookup: Callable[[], Sequence[str]], p: _Problems) -> tuple[str, ...]:
-    available = sorted(zone_lookup())
+def _resolve_zones(count: int, available: Sequence[str], p: _Problems) -> tuple[str, ...]:
     if len(available) < count:
         p.bad("airgap:azCount", count, f"at most {len(available)}, the AZs this account has in the region "
               f"({', '.join(available)})")
@@ -389,11 +484,13 @@ def _resolve_zones(count: int, zone_lookup: Callable[[], Sequence[str]], p: _Pro
 
 
 def _place_endpoints(endpoints: Sequence[str], zones: Sequence[str], placement: str, region: str, aws: AwsLookups,
-                     p: _Problems) -> dict[str, tuple[str, ...]]:
+                     p: _Problems) -> tuple[dict[str, tuple[str, ...]], dict[str, bool]]:
     """Each interface endpoint's zones: the stack's zones that AWS offers the service in — all of them (every-az)
     or the first (single-az). CreateVpcEndpoint fails for a subnet in a zone the service is not offered in; not
-    every service is in every zone (e.g. a region's newest or oldest zone), so the zones are asked, never assumed."""
+    every service is in every zone (e.g. a region's newest or oldest zone), so the zones are asked, never assumed.
+    Also whether each accepts an endpoint policy, as AWS says."""
     placed: dict[str, tuple[str, ...]] = {}
+    policy: dict[str, bool] = {}
     for name in endpoints:
         service = ENDPOINT_SERVICES[name]
         if service.kind != "Interface":
@@ -409,7 +506,8 @@ def _place_endpoints(endpoints: Sequence[str], zones: Sequence[str], placement: 
                   f"({', '.join(sorted(offer.zones)) or 'none'}); list the zones explicitly to include one")
             continue
         placed[name] = tuple(usable[:1] if placement == "single-az" else usable)
-    return placed
+        policy[name] = offer.policy_supported
+    return placed, policy
 
 
 def load() -> Settings:
@@ -424,7 +522,6 @@ def load() -> Settings:
     for full, value in present.items():
         if full.startswith(prefix) and full[len(prefix):] not in KEYS:
             raw[full[len(prefix):]] = str(value)
-
     return parse(raw, stack=pulumi.get_stack(), project=pulumi.get_project(),
                  region=pulumi.Config("aws").get("region"), aws=_ProviderLookups())
 
@@ -454,3 +551,8 @@ class _ProviderLookups:
                 return None
             raise
         return EndpointOffer(tuple(found.availability_zones), bool(found.vpc_endpoint_policy_supported))
+
+    def account_id(self) -> str:
+        import pulumi_aws as aws
+
+        return aws.get_caller_identity().account_id

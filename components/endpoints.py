@@ -8,7 +8,8 @@ registers with Systems Manager or a task answers TargetNotConnected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -16,6 +17,7 @@ import pulumi_aws as aws
 
 from components.catalog import ENDPOINT_SERVICES
 from components.connections import Connections, Port, PrefixListPeer
+from components.endpoint_policies import AllowedBucket, gateway_policy, interface_policy
 from components.network import PrivateNetwork
 
 HTTPS = Port.tcp(443)
@@ -30,6 +32,12 @@ class VpcEndpointsArgs:
     # Interface service -> the AZs that get its network interface (each billed per hour, even idle); only zones
     # that AWS offers the service in (config.py asks AWS which).
     zones: Mapping[str, tuple[str, ...]]
+    # The account whose principals and resources the endpoint policies admit.
+    account: str
+    # Interface service -> whether AWS accepts an endpoint policy on it (config.py asks AWS).
+    policy_supported: Mapping[str, bool]
+    # What the S3 gateway lets through (components/endpoint_policies.py: allowed_buckets).
+    s3_buckets: Sequence[AllowedBucket] = ()
 
 
 class VpcEndpoints(pulumi.ComponentResource):
@@ -54,8 +62,12 @@ class VpcEndpoints(pulumi.ComponentResource):
 
         self.interface_endpoints = {}
         self.gateway_endpoints = {}
+        # Service -> its endpoint policy (plain JSON, known in a first preview): what may cross the VPC's edge.
+        self.policies: dict[str, dict] = {}
         for service in (ENDPOINT_SERVICES[s] for s in args.services):
             if service.kind == "Interface":
+                if args.policy_supported.get(service.name, False):
+                    self.policies[service.name] = interface_policy(service.name, args.region, args.account)
                 self.interface_endpoints[service.name] = aws.ec2.VpcEndpoint(
                     service.slug,
                     vpc_id=vpc_id,
@@ -66,16 +78,22 @@ class VpcEndpoints(pulumi.ComponentResource):
                     private_dns_enabled=True,
                     subnet_ids=[args.network.subnets[z].id for z in args.zones[service.name]],
                     security_group_ids=[group.id],
+                    # Where AWS accepts no policy the endpoint keeps AWS's default (full access); IAM and the
+                    # security groups are then the only fence.
+                    policy=json.dumps(self.policies[service.name]) if service.name in self.policies else None,
                     tags={"Name": f"{name}-{service.slug}"},
                     opts=child,
                 )
             else:
+                self.policies[service.name] = gateway_policy(args.s3_buckets, args.account)
                 self.gateway_endpoints[service.name] = aws.ec2.VpcEndpoint(
                     service.slug,
                     vpc_id=vpc_id,
                     service_name=service.service_name(args.region),
                     vpc_endpoint_type="Gateway",
                     route_table_ids=[t.id for t in args.network.route_tables.values()],
+                    # Without it the gateway reaches every bucket of every account: the exfiltration path.
+                    policy=json.dumps(self.policies[service.name]),
                     tags={"Name": f"{name}-{service.slug}"},
                     opts=child,
                 )

@@ -14,9 +14,10 @@ import pulumi_aws as aws
 
 from components.catalog import INSTANCE_TYPES, al2023_ami_parameter
 from components.connections import Connections, Port
+from components.endpoint_policies import AWS_BUCKETS, SSM_AGENT_BUCKETS
 from components.endpoints import VpcEndpoints
 from components.file_share import FileShare
-from components.iam import managed_policy, service_role
+from components.iam import managed_policy, role_policy, service_role, statement
 from components.network import PrivateNetwork
 
 MOUNT_POINT = "/mnt/share"
@@ -25,6 +26,7 @@ MOUNT_POINT = "/mnt/share"
 @dataclass(frozen=True)
 class SsmHostArgs:
     network: PrivateNetwork
+    region: str
     zone: str
     instance_type: str
     # The endpoints it is managed through, and the share it mounts: connected before the instance is created, so
@@ -124,12 +126,18 @@ class SsmHost(pulumi.ComponentResource):
 
         self.role = service_role("ssm-host", "ec2.amazonaws.com", "SSM host: managed by Systems Manager", self)
         core = managed_policy("ssm-host-core", self.role, "AmazonSSMManagedInstanceCore", self)
+        # Behind a VPC endpoint the agent reads AWS's SSM buckets with the instance's credentials, which need the
+        # permission explicitly ("SSM Agent communications with AWS managed S3 buckets").
+        agent_buckets = [f"arn:aws:s3:::{b.name(args.region)}/*" for b in AWS_BUCKETS
+                         if b.source == SSM_AGENT_BUCKETS and b.applies(args.region)]
+        agent = role_policy("ssm-host-agent-buckets", self.role,
+                            [statement("ReadSsmAgentBuckets", ["s3:GetObject"], agent_buckets)], self)
         profile = aws.iam.InstanceProfile("ssm-host", role=self.role.name, opts=child)
 
         # Everything first boot needs, created before the instance: the endpoints and both halves of each rule to
         # them (the agent registers through ssm/ssmmessages; dnf reaches S3), the role's SSM permissions, and for
         # the share its mount targets, the NFS rules and the file-system policy that lets this role mount.
-        first_boot: list[pulumi.Resource] = [core]
+        first_boot: list[pulumi.Resource] = [core, agent]
         if args.endpoints is not None:
             first_boot += args.endpoints.allow_from(self.connections)
         share = args.file_share

@@ -75,6 +75,8 @@ def _endpoint(c: Ctx, id_: str) -> dict[str, Any]:
 
 # type token -> (how its id looks, what else AWS computes). Ids: an AWS prefix, or a callable for named things.
 MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
+    # An explicit provider: the engine gives it an id; its state is its inputs (region, profile, ...).
+    "pulumi:providers:aws": (lambda c: f"{_hex(c.urn, 8)}-{_hex(c.urn + 'p', 4)}", lambda c, i: {}),
     "aws:ec2/vpc:Vpc": _ec2("vpc", "vpc", lambda c, i: {
         "defaultSecurityGroupId": c.aws_id("sg"), "mainRouteTableId": c.aws_id("rtb"),
         "defaultNetworkAclId": c.aws_id("acl"), "defaultRouteTableId": c.aws_id("rtb")}),
@@ -121,6 +123,20 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
     "aws:ecr/repository:Repository": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("ecr", f"repository/{i}"), "registryId": ACCOUNT,
         "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{c.region}.amazonaws.com/{i}"}),
+    "aws:s3/bucket:Bucket": (lambda c: c.inputs.get("bucket") or f"{c.inputs.get('bucketPrefix', c.name)}"
+                                                                  f"{_hex(c.urn, 20)}",
+                             lambda c, i: {"arn": f"arn:aws:s3:::{i}", "bucket": i, "region": c.region,
+                                           "bucketDomainName": f"{i}.s3.amazonaws.com"}),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (lambda c: c.inputs.get("bucket", c.name),
+                                                               lambda c, i: {}),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (lambda c: c.inputs.get("bucket", c.name),
+                                                               lambda c, i: {}),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        lambda c: c.inputs.get("bucket", c.name), lambda c, i: {}),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (lambda c: c.inputs.get("bucket", c.name),
+                                                                         lambda c, i: {}),
+    "aws:s3/bucketPolicy:BucketPolicy": (lambda c: c.inputs.get("bucket", c.name), lambda c, i: {}),
+    "aws:ec2/flowLog:FlowLog": ("fl", lambda c, i: {"arn": c.arn("ec2", f"vpc-flow-log/{i}")}),
     "aws:kms/key:Key": (lambda c: f"{_hex(c.urn, 8)}-{_hex(c.urn + '1', 4)}-{_hex(c.urn + '2', 4)}-"
                                   f"{_hex(c.urn + '3', 4)}-{_hex(c.urn + '4', 12)}",
                         lambda c, i: {"arn": c.arn("kms", f"key/{i}"), "keyId": i}),

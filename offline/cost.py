@@ -21,6 +21,7 @@ class Assumptions:
     efs_standard_gb: float = 5  # GB stored on the file share (standard class)
     efs_ia_gb: float = 0  # GB moved to Infrequent Access
     logs_gb: float = 1  # GB of logs ingested a month (bastion task and exec sessions)
+    flow_log_gb: float = 0.5  # GB of flow log records a month (a quiet dev VPC: agents, sessions, dnf)
 
     def lines(self) -> list[str]:
         text = {
@@ -28,6 +29,7 @@ class Assumptions:
             "endpoint_gb": "GB/month through the interface endpoints",
             "efs_standard_gb": "GB on the file share (standard)", "efs_ia_gb": "GB on the file share (IA)",
             "logs_gb": "GB/month of logs ingested",
+            "flow_log_gb": "GB/month of VPC flow logs",
         }
         return [f"{getattr(self, f.name):g} {text[f.name]}" for f in fields(self)]
 
@@ -80,6 +82,8 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
                 cost[where] += rate * hours + assume.logs_gb * p.logs_ingest_gb
         elif r.type == "aws:kms/key:Key":
             cost[where] += p.kms_key_month
+        elif r.type == "aws:ec2/flowLog:FlowLog":
+            cost[where] += assume.flow_log_gb * (p.vended_logs_s3_gb + p.s3_standard_gb_month)
     if endpoint_azs:
         endpoints = next((c for c in cost if c == "endpoints"), "endpoints")
         cost[endpoints] += assume.endpoint_gb * p.interface_endpoint_gb

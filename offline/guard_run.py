@@ -74,6 +74,13 @@ def _provider(capture: Capture) -> analyzer_pb2.AnalyzerProviderResource:
                                                  properties=_struct(props))
 
 
+def _providers(capture: Capture) -> dict[str, analyzer_pb2.AnalyzerProviderResource]:
+    """Explicit providers the program created, by URN, as the engine describes them to the analyzer."""
+    return {r.urn: analyzer_pb2.AnalyzerProviderResource(type=r.type, urn=r.urn, name=r.name,
+                                                         properties=_struct(r.inputs))
+            for r in capture.resources if r.type.startswith("pulumi:providers:")}
+
+
 def _options(r: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
     return analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, ignoreChanges=r.ignore_changes,
                                                 parent=r.parent or "")
@@ -95,6 +102,7 @@ def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -
     started = time.perf_counter()
     analyzer = servicer(config)
     provider = _provider(capture)
+    explicit = _providers(capture)
     report = Report()
 
     def collect(response: Any) -> None:
@@ -107,7 +115,7 @@ def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -
         request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
                                               options=_options(r))
         if r.urn in aws:
-            request.provider.CopyFrom(provider)
+            request.provider.CopyFrom(explicit.get(r.provider or "", provider))
         collect(analyzer.Analyze(request, None))
 
     resources = [analyzer_pb2.AnalyzerResource(type=provider.type, urn=provider.urn, name=provider.name,
@@ -119,7 +127,7 @@ def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -
             propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
                                   for k, v in r.property_dependencies.items()})
         if r.urn in aws:
-            resource.provider.CopyFrom(provider)
+            resource.provider.CopyFrom(explicit.get(r.provider or "", provider))
         resources.append(resource)
     collect(analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), None))
     report.seconds = time.perf_counter() - started

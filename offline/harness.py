@@ -32,6 +32,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.sync_await import _sync_await
 
+from components.config import ConfigError
 from offline import aws_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ class Registration:
     property_dependencies: dict[str, list[str]]
     protect: bool
     ignore_changes: list[str] = field(default_factory=list)
+    provider: str | None = None  # an explicit provider's URN (None: the default provider for its package)
 
 
 @dataclass
@@ -132,14 +134,27 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 protect=bool(request.protect),
                 ignore_changes=list(request.ignoreChanges),
+                provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
             )
         )
         return response
 
 
 class Yaml12Loader(yaml.SafeLoader):
-    """PyYAML reads YAML 1.1, where on/off/yes/no are booleans; the Pulumi CLI reads stack files as YAML 1.2
-    (only true/false are), so `airgap:bastion: on` is the string "on" there and must be here too."""
+    """Stack files as the Pulumi CLI reads them. PyYAML reads YAML 1.1, where on/off/yes/no are booleans; the CLI
+    reads YAML 1.2 (only true/false are), so `airgap:bastion: on` is the string "on" there and must be here too.
+    And the CLI's YAML library refuses a key written twice, where PyYAML would keep the last one silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice (lines {seen[key]} and {line})", key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 Yaml12Loader.yaml_implicit_resolvers = {
@@ -154,6 +169,22 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=Yaml12Loader)
 
 
+class StackFileError(ConfigError):
+    """A stack or project file the Pulumi CLI would refuse, said as the config error it is."""
+
+    FIX = "Fix the file (the Pulumi CLI refuses it too) and run again."
+
+
+def _read_yaml_file(path: Path) -> Any:
+    try:
+        return load_yaml(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise StackFileError([f"{path.name} is not valid YAML{where}: {problem}"]) from None
+
+
 def _engine_string(value: Any) -> str:
     """Config values reach the program as strings; structured ones as JSON (what the CLI does)."""
     if isinstance(value, bool):
@@ -164,16 +195,33 @@ def _engine_string(value: Any) -> str:
 
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
-    """The config the engine would hand the program: project defaults, then the stack file, then overrides."""
-    project = load_yaml((root / "Pulumi.yaml").read_text())
+    """The config the engine would hand the program: project defaults, then the stack file, then overrides.
+    A stack file the CLI would refuse raises `StackFileError`, naming the file and what is wrong."""
+    project = _read_yaml_file(root / "Pulumi.yaml") or {}
     values: dict[str, Any] = {}
     for key, spec in (project.get("config") or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if isinstance(spec, dict) and "default" in spec:
             values[full] = spec["default"]
     stack_file = root / f"Pulumi.{stack}.yaml"
-    if stack_file.exists():
-        values.update((load_yaml(stack_file.read_text()) or {}).get("config") or {})
+    if not stack_file.exists():
+        present = ", ".join(stacks(root)) or "none"
+        raise StackFileError([f"{stack_file.name} does not exist in {root}: no stack {stack!r} here (stacks with a "
+                              f"file: {present}); create it with `pulumi stack init {stack}` and set aws:region"])
+    document = _read_yaml_file(stack_file)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise StackFileError([f"{stack_file.name}: expected a mapping with a `config:` mapping of `<namespace>:<key>: "
+                              "<value>` entries"])
+    problems = []
+    for key, value in (document.get("config") or {}).items():
+        if ":" not in str(key):
+            problems.append(f"{stack_file.name}: config key {key!r} has no namespace; the Pulumi CLI reads only "
+                            f"`<namespace>:<name>` keys in a stack file: write `{PROJECT}:{key}`")
+        values[str(key)] = value
+    if problems:
+        raise StackFileError(problems)
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if value is None:
@@ -194,10 +242,11 @@ def capture(
     overrides: Mapping[str, Any] | None = None,
     program: Path | None = None,
     sink: list[Registration] | None = None,
+    root: Path = ROOT,
 ) -> Capture:
     """Run the program for `stack` in `mode` and return every registration. Exceptions from the program (e.g. a
     ConfigError) propagate, after the runtime has settled; pass `sink` to see what was registered before that."""
-    config = stack_config(stack, overrides)
+    config = stack_config(stack, overrides, root)
     region = config.get("aws:region", "")
     invokes: list[str] = []
     monitor = _CapturingMonitor(_Mocks(mode, region, invokes))

@@ -7,6 +7,7 @@ by type, the security-group flows as a table, and what the checks found. Contact
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from components import endpoint_policies
 from components.config import ConfigError
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
@@ -100,6 +102,28 @@ def _is_group(cap: Capture, name: str) -> bool:
     return any(r.name == name for r in cap.of_type(graph.SG))
 
 
+def edge(cap: Capture) -> list[str]:
+    """What may cross the VPC's edge: each endpoint and what its policy lets through, read from what the program
+    registered. Every bucket the S3 gateway admits is listed; anything not listed is refused at the endpoint."""
+    lines = []
+    for r in sorted(cap.of_type(graph.ENDPOINT), key=lambda e: (e.inputs.get("vpcEndpointType") != "Gateway", e.name)):
+        service = str(r.inputs.get("serviceName", r.name)).rsplit(".", 1)[-1] if r.name == "s3" else r.name
+        text = r.inputs.get("policy")
+        if not text:
+            lines.append(f"{service:<12} no policy: AWS's default, every action on every resource to every principal")
+            continue
+        if text == graph.UNKNOWN:
+            lines.append(f"{service:<12} (policy known after up)")
+            continue
+        document = json.loads(text)
+        lines.append(f"{service:<12} {endpoint_policies.summary(document)}")
+        if r.inputs.get("vpcEndpointType") == "Gateway":
+            for statement in document.get("Statement", []):
+                for arn in statement.get("Resource", []) if isinstance(statement.get("Resource"), list) else []:
+                    lines.append(f"{'':<12}   {arn}")
+    return lines or ["(no endpoints: nothing leaves the VPC)"]
+
+
 def policy_lines(report: Report) -> list[str]:
     lines = [f"airgap-guard ({len(POLICIES)} policies, as `pulumi preview --policy-pack policy` runs them): "
              f"{len(report.mandatory)} mandatory, {len(report.violations) - len(report.mandatory)} advisory, "
@@ -166,6 +190,9 @@ def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, ob
         "Security-group flows (each a standalone egress rule on the source and ingress rule on the target):",
         *flow_table(cap),
         "",
+        "What may cross the VPC's edge (endpoint policies; anything not allowed is refused at the endpoint):",
+        *("  " + line for line in edge(cap)),
+        "",
         "Checks:",
         *("  " + line for line in checks(cap)),
         *("  " + line for line in policy_lines(report)),
@@ -193,9 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {}
     for item in args.overrides:
         key, sep, value = item.partition("=")
-        if not sep:
+        if not sep or not key:
             parser.error(f"--set {item!r}: expected KEY=VALUE, e.g. --set bastion=off")
-        overrides[key] = load_yaml(value) if value else ""
+        try:
+            overrides[key] = load_yaml(value) if value else ""
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or "not YAML"
+            print(f"airgap plan: --set {item}: the value is not valid YAML ({problem}); quote it, e.g. "
+                  f"--set '{key}=[\"a\", \"b\"]' for a list", file=sys.stderr)
+            return 2
     started = time.perf_counter()
     try:
         cap = capture(args.stack, args.mode, overrides)

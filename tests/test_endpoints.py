@@ -3,13 +3,14 @@ from the groups that use them (not the world, and never missing the inbound 443)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from conftest import run_program
 
 from offline import graph
-from offline.harness import Capture
+from offline.harness import UNKNOWN, Capture
 
 TABLE = "aws:ec2/routeTable:RouteTable"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -56,7 +57,7 @@ def test_dev_places_endpoints_in_one_az_to_save_cost(dev: Capture) -> None:
 
 
 def test_endpoint_set_is_config(cap) -> None:
-    run = cap("dev", "preview", endpoints=["ssm", "ssmmessages", "ec2messages", "s3"])
+    run = cap("dev", "preview", bastion="off", endpoints=["ssm", "ssmmessages", "ec2messages", "s3"])
     assert {r.name for r in run.of_type(graph.ENDPOINT)} == {"ssm", "ssmmessages", "ec2messages", "s3"}
 
 
@@ -70,7 +71,7 @@ settings = config.load()
 network = PrivateNetwork("network", PrivateNetworkArgs(settings.vpc_cidr,
                          {{z: settings.subnet_cidr(z) for z in settings.availability_zones}}))
 endpoints = VpcEndpoints("endpoints", VpcEndpointsArgs(network, settings.region, settings.endpoints,
-                         settings.endpoint_zones))
+                         settings.endpoint_zones, settings.account, settings.endpoint_policy_supported))
 app = Connections("app", security_group("app", vpc_id=network.vpc.id, description="app", parent=network), network)
 worker = Connections("worker", security_group("worker", vpc_id=network.vpc.id, description="w", parent=network),
                      network)
@@ -107,9 +108,8 @@ def test_endpoint_group_admits_only_443_from_referenced_groups(tmp_path: Path) -
     assert not [r for r in cap.of_type(graph.EGRESS) if r.property_dependencies["securityGroupId"] == [group.urn]]
 
 
-def test_without_consumers_the_endpoint_group_admits_nothing(cap) -> None:
-    run = cap("dev", "preview", ssmHost=False, fileShare=False, bastion="off", bastionForwardPorts=[],
-              endpoints=["ssm"])
+def test_without_consumers_the_endpoint_group_admits_nothing(tmp_path: Path) -> None:
+    run = run_program(CONSUMERS.format(consumers=""), tmp_path)
     assert run.of_type(graph.INGRESS) == [] and run.of_type(graph.EGRESS) == []
 
 
@@ -140,3 +140,130 @@ def test_a_needed_endpoint_offered_in_none_of_the_zones_stops_the_program(monkey
                                           r"\(ap-northeast-1d\)"):
         capture("dev", "preview", sink=registered)
     assert [r for r in registered if r.custom] == []
+
+
+# --- what may cross the VPC's edge -------------------------------------------------------------------------------
+
+def policy_of(run: Capture, name: str) -> dict:
+    text = run.named(graph.ENDPOINT, name).inputs["policy"]
+    assert text != UNKNOWN, "the pack could not read this policy in a first preview"
+    return json.loads(text)
+
+
+def gateway_buckets(run: Capture) -> set[str]:
+    return {arn for s in policy_of(run, "s3")["Statement"] for arn in s["Resource"]}
+
+
+@pytest.mark.parametrize(("bastion", "buckets"), [
+    ("parked", {"prod-ap-northeast-1-starport-layer-bucket", "al2023-repos-ap-northeast-1-de612dc2",
+                "amazon-ssm-ap-northeast-1", "aws-ssm-ap-northeast-1", "patch-baseline-snapshot-ap-northeast-1",
+                "ap-northeast-1-birdwatcher-prod", "aws-ssm-document-attachments-ap-northeast-1"}),
+    ("off", {"al2023-repos-ap-northeast-1-de612dc2", "amazon-ssm-ap-northeast-1", "aws-ssm-ap-northeast-1",
+             "patch-baseline-snapshot-ap-northeast-1", "ap-northeast-1-birdwatcher-prod",
+             "aws-ssm-document-attachments-ap-northeast-1"}),
+])
+def test_the_s3_gateway_admits_exactly_the_aws_buckets_the_workloads_read(cap, mode: str, bastion: str,
+                                                                         buckets: set[str]) -> None:
+    run = cap("dev", mode, bastion=bastion)
+    (statement,) = policy_of(run, "s3")["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == ["s3:GetObject"]
+    assert gateway_buckets(run) == {f"arn:aws:s3:::{b}/*" for b in buckets}
+
+
+def test_buckets_the_user_names_must_be_the_accounts_own(cap) -> None:
+    run = cap("dev", "preview", s3Buckets=["team-data"])
+    own = [s for s in policy_of(run, "s3")["Statement"] if s["Sid"] == "TheAccountsOwnBucketsNamedInConfig"]
+    assert own[0]["Resource"] == ["arn:aws:s3:::team-data", "arn:aws:s3:::team-data/*"]
+    assert own[0]["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012",
+                                                    "aws:ResourceAccount": "123456789012"}}
+    assert "s3:*" not in own[0]["Action"] and "s3:PutObject" in own[0]["Action"]
+
+
+def test_ecr_endpoints_reach_only_the_accounts_own_registry(dev: Capture) -> None:
+    for name in ("ecr-api", "ecr-dkr"):
+        statements = {s["Sid"]: s for s in policy_of(dev, name)["Statement"]}
+        pull = statements["PullFromTheAccountsOwnRepositories"]
+        assert pull["Resource"] == ["arn:aws:ecr:ap-northeast-1:123456789012:repository/*"]
+        assert "ecr:PutImage" not in pull["Action"] and "ecr:InitiateLayerUpload" not in pull["Action"]
+        for statement in statements.values():
+            assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+
+
+def test_every_interface_endpoint_admits_only_the_accounts_own_principals(dev: Capture) -> None:
+    for endpoint in dev.of_type(graph.ENDPOINT):
+        if endpoint.inputs["vpcEndpointType"] == "Interface":
+            for statement in policy_of(dev, endpoint.name)["Statement"]:
+                assert statement["Condition"]["StringEquals"]["aws:PrincipalAccount"] == "123456789012"
+
+
+def test_a_service_that_accepts_no_policy_gets_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS answers VpcEndpointPolicySupported per service; a policy on a service without support would fail."""
+    from offline import aws_model
+    from offline.harness import capture
+
+    monkeypatch.setitem(aws_model.INTERFACE_SERVICES, "ssmmessages", False)
+    run = capture("dev", "preview")
+    assert "policy" not in run.named(graph.ENDPOINT, "ssmmessages").inputs
+    assert "policy" in run.named(graph.ENDPOINT, "ssm").inputs
+
+
+def test_every_aws_bucket_cites_the_aws_page_that_names_it() -> None:
+    from components.endpoint_policies import AWS_BUCKETS
+
+    for bucket in AWS_BUCKETS:
+        assert "Guide" in bucket.source or "aws-samples" in bucket.source, bucket.pattern
+
+
+def test_regions_with_their_own_bucket_names_get_them() -> None:
+    from components.endpoint_policies import allowed_buckets
+
+    cape_town = {b.name for b in allowed_buckets("af-south-1", ["ssm-host"], [])}
+    assert "aws-ssm-distributor-file-af-south-1" in cape_town and "af-south-1-birdwatcher-prod" not in cape_town
+    bahrain = {b.name for b in allowed_buckets("me-south-1", ["ssm-host"], [])}
+    assert "patch-baseline-snapshot-me-south-1-uduvl7q8" in bahrain
+
+
+def test_the_host_may_read_the_ssm_agent_buckets_behind_the_endpoint(dev: Capture) -> None:
+    document = json.loads(dev.named("aws:iam/rolePolicy:RolePolicy", "ssm-host-agent-buckets").inputs["policy"])
+    (statement,) = document["Statement"]
+    assert statement["Action"] == ["s3:GetObject"]
+    assert "arn:aws:s3:::amazon-ssm-ap-northeast-1/*" in statement["Resource"]
+    assert not any("starport" in r or "al2023" in r for r in statement["Resource"])
+
+
+# --- flow logs --------------------------------------------------------------------------------------------------
+
+def test_the_vpc_records_its_traffic_into_a_bucket_that_expires_it(dev: Capture) -> None:
+    (flow,) = dev.of_type("aws:ec2/flowLog:FlowLog")
+    vpc = dev.named("aws:ec2/vpc:Vpc", "vpc")
+    assert flow.property_dependencies["vpcId"] == [vpc.urn]
+    assert flow.inputs["trafficType"] == "ALL" and flow.inputs["logDestinationType"] == "s3"
+    (bucket,) = dev.of_type("aws:s3/bucket:Bucket")
+    assert flow.property_dependencies["logDestination"] == [bucket.urn]
+    assert bucket.inputs["bucketPrefix"] == "airgap-dev-flow-logs-" and bucket.inputs["forceDestroy"] is True
+    (lifecycle,) = dev.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["rules"][0]["expiration"] == {"days": 14}
+    (block,) = dev.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(block.inputs[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                         "restrictPublicBuckets"))
+    policy = dev.named("aws:s3/bucketPolicy:BucketPolicy", "flow-logs")
+    assert policy.urn in flow.dependencies  # ours is in place before AWS would write its own
+
+
+def test_the_delivery_policy_is_awss_with_the_confused_deputy_conditions() -> None:
+    from components.flow_logs import delivery_policy
+
+    document = delivery_policy("arn:aws:s3:::b", "123456789012", "ap-northeast-1")
+    write = document["Statement"][0]
+    assert write["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert write["Resource"] == "arn:aws:s3:::b/AWSLogs/123456789012/*"
+    assert write["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    assert write["Condition"]["ArnLike"]["aws:SourceArn"] == "arn:aws:logs:ap-northeast-1:123456789012:*"
+
+
+def test_flow_logs_switch_off_and_production_keeps_them(cap) -> None:
+    assert not cap("dev", "preview", flowLogs=False).of_type("aws:ec2/flowLog:FlowLog")
+    run = cap("dev", "preview", production=True, flowLogTraffic="REJECT")
+    (bucket,) = run.of_type("aws:s3/bucket:Bucket")
+    assert bucket.inputs["forceDestroy"] is False
+    assert run.named("aws:ec2/flowLog:FlowLog", "vpc").inputs["trafficType"] == "REJECT"

@@ -81,7 +81,7 @@ def test_the_pack_is_what_the_cli_runs() -> None:
 
 SHIPPED_CONFIGS = [{}, {"bastion": "off"}, {"bastion": "on"}, {"execKms": True}, {"endpointPlacement": "every-az"},
                    {"includeEc2Messages": True}, {"production": True}, {"bastionForwardPorts": []},
-                   {"bastionImage": "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1"}]
+                   {"bastionImage": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1"}]
 
 
 @pytest.mark.parametrize("stack", stacks())
@@ -176,6 +176,18 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
      ("com.amazonaws.ap-northeast-1.<service>",)),
     ("s3-gateway-endpoint", lambda c: mutate.set_prop(c, ENDPOINT, "s3", "vpcEndpointType", "Interface"),
      ("Gateway",)),
+    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "s3", "policy", None),
+     ("VpcEndpoint 's3' (com.amazonaws.ap-northeast-1.s3): no endpoint policy", "every bucket of every account")),
+    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "ecr-dkr", "policy", json.dumps(
+        {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})),
+     ("allows every resource to every principal", "every account's registry", "aws:PrincipalAccount")),
+    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "s3", "policy", json.dumps(
+        {"Statement": [{"Sid": "Wide", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::*/*"}]})), ("statement 'Wide'", "every bucket of every account")),
+    ("vpc-flow-logs", lambda c: mutate.remove(c, "aws:ec2/flowLog:FlowLog", "vpc"),
+     ("Vpc 'vpc': the VPC records no flow logs", "traffic_type REJECT or ALL")),
+    ("vpc-flow-logs", lambda c: mutate.set_prop(c, "aws:ec2/flowLog:FlowLog", "vpc", "trafficType", "ACCEPT"),
+     ("only accepted traffic",)),
     ("ec2-no-public-ip", lambda c: mutate.set_prop(c, INSTANCE, "ssm-host", "associatePublicIpAddress", True),
      ("public IP",)),
     ("ec2-imdsv2", lambda c: mutate.set_prop(c, INSTANCE, "ssm-host", "metadataOptions.httpTokens", "optional"),
@@ -242,11 +254,14 @@ def test_the_file_share_policy_content_is_checked_once_known() -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_missing_endpoints_are_named_with_the_workload_that_needs_them(mode: str) -> None:
-    report = run(captured("dev", mode, endpoints=["ssm", "s3"]))
+    # The program's config refuses such an endpoint list; a program written otherwise is what the pack is for.
+    dev = captured("dev", mode)
+    for name in ("ssmmessages", "ecr-api", "ecr-dkr", "logs"):
+        dev = mutate.remove(dev, ENDPOINT, name)
+    report = run(dev)
     fires(report, "required-endpoints", "Instance 'ssm-host': needs ssmmessages for Session Manager sessions",
           "Service 'bastion': needs ecr.api", "Service 'bastion': needs logs for the awslogs driver")
-    kms = run(captured("dev", mode, execKms=True, endpoints=["ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs",
-                                                             "s3"]))
+    kms = run(mutate.remove(captured("dev", mode, execKms=True), ENDPOINT, "kms"))
     fires(kms, "required-endpoints", "needs kms for decrypting its KMS-encrypted exec channel")
 
 
@@ -417,3 +432,61 @@ def test_rules_read_back_into_an_existing_group_are_not_taken_for_inline_rules()
     extra.named(SG, "endpoint-group").state["ingress"].append(
         {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"], "securityGroups": []})
     fires(run(extra), "endpoint-group-ingress-by-reference", "from 0.0.0.0/0")
+
+
+# --- where the pack runs: region per resource, never assumed ------------------------------------------------------
+
+def test_a_provider_without_a_region_in_config_gives_no_false_missing_endpoints(mode: str) -> None:
+    """Region from the environment (AWS_REGION): the default provider's config has none. The pack takes each
+    endpoint's region from its service name and matches consumers to the endpoints of their VPC."""
+    dev = mutate.clone(captured("dev", mode))
+    dev.config = {k: v for k, v in dev.config.items() if k != "aws:region"}
+    report = run(dev)
+    assert report.mandatory == [] and report.skipped == [], [f.message for f in report.mandatory]
+    assert ("endpoint-in-stack-region", "the endpoint's provider names no region in its config (it comes from the "
+            "environment), so there is nothing to compare its service name with") in report.not_applicable
+
+
+TWO_REGIONS = '''
+import json
+import pulumi
+import pulumi_aws as aws
+
+def environment(name, region, zone, opts, endpoint_region=None):
+    o = lambda: pulumi.ResourceOptions(provider=opts) if opts else None
+    vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block="10.50.0.0/16", enable_dns_support=True, enable_dns_hostnames=True,
+                      opts=o())
+    subnet = aws.ec2.Subnet(f"{name}-subnet", vpc_id=vpc.id, cidr_block="10.50.0.0/24", availability_zone=zone,
+                            opts=o())
+    group = aws.ec2.SecurityGroup(f"{name}-endpoints", vpc_id=vpc.id, description="endpoints", opts=o())
+    for service in ("ssm", "ssmmessages"):
+        aws.ec2.VpcEndpoint(f"{name}-{service}", vpc_id=vpc.id, vpc_endpoint_type="Interface",
+                            service_name=f"com.amazonaws.{endpoint_region or region}.{service}",
+                            private_dns_enabled=True, subnet_ids=[subnet.id], security_group_ids=[group.id], opts=o())
+    role = aws.iam.Role(f"{name}-host", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}), opts=o())
+    aws.iam.RolePolicyAttachment(f"{name}-core", role=role.name,
+                                 policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", opts=o())
+    profile = aws.iam.InstanceProfile(f"{name}-host", role=role.name, opts=o())
+    aws.ec2.Instance(f"{name}-host", ami="ami-0123456789abcdef0", instance_type="t4g.micro", subnet_id=subnet.id,
+                     iam_instance_profile=profile.name, opts=o())
+
+environment("tokyo", "ap-northeast-1", "ap-northeast-1a", None)
+environment("virginia", "us-east-1", "us-east-1a", aws.Provider("virginia", region="us-east-1"),
+            endpoint_region={endpoint_region})
+'''
+
+
+def test_several_regions_are_judged_region_by_region(tmp_path: Path, mode: str) -> None:
+    report = run(run_program(TWO_REGIONS.replace("{endpoint_region}", "None"), tmp_path, mode))
+    assert not report.by_policy("required-endpoints"), [f.message for f in report.by_policy("required-endpoints")]
+    assert not report.by_policy("endpoint-in-stack-region")
+
+
+def test_endpoints_named_for_another_region_serve_nobody_there(tmp_path: Path, mode: str) -> None:
+    report = run(run_program(TWO_REGIONS.replace("{endpoint_region}", '"ap-northeast-1"'), tmp_path, mode))
+    fires(report, "endpoint-in-stack-region", "VpcEndpoint 'virginia-ssm' (com.amazonaws.ap-northeast-1.ssm)",
+          "use com.amazonaws.us-east-1.<service>")
+    fires(report, "required-endpoints", "Instance 'virginia-host': needs ssm",
+          "only a ssm endpoint for ap-northeast-1 in its VPC, which is in us-east-1")
+    assert all("tokyo" not in f.message for f in report.by_policy("required-endpoints"))

@@ -299,7 +299,7 @@ def test_kms_encrypts_the_exec_channel_and_brings_its_endpoint_and_grant(cap, mo
 
 
 def test_a_custom_private_ecr_image_is_used_as_it_is(cap, mode: str) -> None:
-    image = "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/tools/bastion:1.4"
+    image = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools/bastion:1.4"
     run = cap("dev", mode, bastionImage=image)
     assert not run.of_type("aws:ecr/repository:Repository")
     assert "bastionImageFill" not in run.exports
@@ -307,7 +307,7 @@ def test_a_custom_private_ecr_image_is_used_as_it_is(cap, mode: str) -> None:
     assert container["image"] == image
     execution = policy_document(run, "bastion-execution")
     (pull,) = [s for s in execution["Statement"] if s["Sid"] == "PullImage"]
-    assert pull["Resource"] == ["arn:aws:ecr:ap-northeast-1:210987654321:repository/tools/bastion"]
+    assert pull["Resource"] == ["arn:aws:ecr:ap-northeast-1:123456789012:repository/tools/bastion"]
     assert "ecr:CreateRepository" not in actions(execution)
 
 

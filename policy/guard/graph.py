@@ -33,6 +33,27 @@ FS_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
 KMS_KEY = "aws:kms/key:Key"
 INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
 ROUTE = "aws:ec2/route:Route"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+AWS_PROVIDER = "pulumi:providers:aws"
+
+
+def provider_region(r: PolicyResource) -> str | None:
+    """The region of the provider that manages `r`, when its config names one. A provider that takes its region
+    from the environment (AWS_REGION) has none here: the pack cannot see the environment."""
+    if r.provider is not None and r.provider.resource_type == AWS_PROVIDER:
+        region = get(r.provider.props, "region")
+        if isinstance(region, str) and region:
+            return region
+    return None
+
+
+def endpoint_service(r: PolicyResource) -> tuple[str | None, str | None]:
+    """(region, service) named by an endpoint's service name `com.amazonaws.<region>.<service>`."""
+    name = get(r.props, "serviceName")
+    if not isinstance(name, str) or not name.startswith("com.amazonaws."):
+        return None, None
+    parts = name.split(".", 3)
+    return (parts[2], parts[3]) if len(parts) == 4 else (None, None)
 
 
 class StackGraph:
@@ -55,17 +76,18 @@ class StackGraph:
         """The resources (of `types`) whose `prop` is fed by `source`."""
         return [r for r in self.of(*types) if any(d.urn == source.urn for d in self.feeds(r, prop))]
 
-    def region(self) -> str | None:
-        for r in self.resources:
-            if r.resource_type == "pulumi:providers:aws":
-                region = get(r.props, "region")
-                if isinstance(region, str):
-                    return region
-            if r.provider is not None and r.provider.resource_type == "pulumi:providers:aws":
-                region = get(r.provider.props, "region")
-                if isinstance(region, str):
-                    return region
-        return None
+    def region_of(self, r: PolicyResource) -> str | None:
+        """Where `r` lives: its provider's region; failing that, for an endpoint the region its service name names,
+        and for anything else the one region that the endpoints of its VPC name (None when that is not one)."""
+        region = provider_region(r)
+        if region is not None:
+            return region
+        if r.resource_type == ENDPOINT:
+            return endpoint_service(r)[0]
+        vpc = self.vpc_of(r)
+        named = {endpoint_service(e)[0] for e in self.of(ENDPOINT)
+                 if vpc is not None and (self.vpc_of(e) or vpc).urn == vpc.urn} - {None}
+        return named.pop() if len(named) == 1 else None
 
     def vpc_of(self, r: PolicyResource) -> PolicyResource | None:
         """The VPC a subnet, security group, endpoint, instance or service lives in, through its dependencies."""

@@ -32,6 +32,8 @@ class RegionPrices:
     nat_gateway_hour: float = 0.0
     nat_gateway_gb: float = 0.0
     public_ipv4_hour: float = 0.005  # every public IPv4 address, a NAT gateway's Elastic IP included
+    vended_logs_s3_gb: float = 0.25  # CloudWatch "vended logs" delivered to S3 (VPC flow logs), first 10 TB
+    s3_standard_gb_month: float = 0.023
 
 
 PRICES: dict[str, RegionPrices] = {
@@ -43,6 +45,7 @@ PRICES: dict[str, RegionPrices] = {
                   "t3.nano": 0.0068, "t3.micro": 0.0136, "t3.small": 0.0272},
         gp3_gb_month=0.096, efs_standard_gb_month=0.36, efs_ia_gb_month=0.0272, kms_key_month=1.0,
         logs_ingest_gb=0.76, nat_gateway_hour=0.062, nat_gateway_gb=0.062,
+        vended_logs_s3_gb=0.25, s3_standard_gb_month=0.025,
     ),
     "us-east-1": RegionPrices(
         interface_endpoint_hour=0.01, interface_endpoint_gb=0.01,
@@ -52,6 +55,7 @@ PRICES: dict[str, RegionPrices] = {
                   "t3.nano": 0.0052, "t3.micro": 0.0104, "t3.small": 0.0208},
         gp3_gb_month=0.08, efs_standard_gb_month=0.30, efs_ia_gb_month=0.016, kms_key_month=1.0,
         logs_ingest_gb=0.50, nat_gateway_hour=0.045, nat_gateway_gb=0.045,
+        vended_logs_s3_gb=0.25, s3_standard_gb_month=0.023,
     ),
 }
 FALLBACK_REGION = "us-east-1"
@@ -65,6 +69,9 @@ SOURCES = {
                            "AWS list prices, checked in stored copies",
     "fargate (ap-northeast-1)": "not verified here (the stored AWS page was an outdated list): authors' knowledge",
     "ec2, gp3, efs, kms, logs, nat": "authors' knowledge of AWS list prices, not verified here",
+    "vended logs to S3, s3 storage": "authors' knowledge of AWS list prices (CloudWatch pricing, Logs, Vended Logs; "
+                                     "S3 pricing), not verified here; AWS bills flow logs to S3 as vended logs "
+                                     "(Amazon VPC User Guide, \"Publish flow logs to Amazon S3\")",
     "yen check": "about 1,500 yen per endpoint per month, as users in Japan report: consistent with $0.014 x 730 h "
                  "= $10.22 at ~147 yen/$",
 }

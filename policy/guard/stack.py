@@ -21,6 +21,7 @@ from guard.graph import (
     EGRESS,
     ENDPOINT,
     FILE_SYSTEM,
+    FLOW_LOG,
     FS_POLICY,
     INGRESS,
     INSTANCE,
@@ -35,6 +36,7 @@ from guard.graph import (
     TASK,
     VPC,
     StackGraph,
+    endpoint_service,
     label,
 )
 from guard.kit import ADVISORY, config, stack_policy
@@ -181,13 +183,14 @@ def _names(groups: list[PolicyResource]) -> str:
 
 # --- which endpoints the workloads need ----------------------------------------------------------------------------
 
-def _service_name(endpoint: PolicyResource) -> str:
-    name = get(endpoint.props, "serviceName")
-    return name if isinstance(name, str) else ""
+def _serves(endpoint: PolicyResource, region: str | None, service: str) -> bool:
+    """Whether the endpoint is for `service` in `region` (any region when the consumer's is not known)."""
+    named_region, named_service = endpoint_service(endpoint)
+    return named_service == service and (region is None or named_region == region)
 
 
 def _usable(endpoint: PolicyResource, region: str | None, service: str) -> bool:
-    if _service_name(endpoint) != f"com.amazonaws.{region}.{service}":
+    if not _serves(endpoint, region, service):
         return False
     if service == "s3":
         return True
@@ -232,17 +235,21 @@ def needs(graph: StackGraph, args: StackValidationArgs) -> tuple[Needs, list[str
 
 
 def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violations:
-    region = graph.region()
+    """Judged per consumer, in its VPC and its region (the region of its own provider; failing that, the one its
+    VPC's endpoints name): a stack with explicit providers or several regions is judged region by region."""
     consumers, unknown = needs(graph, args)
     endpoints = graph.of(ENDPOINT)
     for consumer, why in consumers:
         vpc = graph.vpc_of(consumer)
+        region = graph.region_of(consumer)
         here = [e for e in endpoints if vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn]
         for service, reason in why.items():
             if not any(_usable(e, region, service) for e in here):
-                half = [e for e in here if _service_name(e) == f"com.amazonaws.{region}.{service}"]
+                half = [e for e in here if _serves(e, region, service)]
+                elsewhere = sorted({r for e in here for r, s in [endpoint_service(e)] if s == service and r})
                 what = (f"the {service} endpoint has private DNS off" if half else
-                        f"no {service} endpoint in its VPC")
+                        f"only a {service} endpoint for {', '.join(elsewhere)} in its VPC, which is in {region}"
+                        if elsewhere else f"no {service} endpoint in its VPC")
                 yield fix(f"needs {service} for {reason}, but there is {what}",
                           label(consumer), f"add '{service}' with private DNS (airgap:endpoints, or leave that key "
                           "empty so the endpoints follow the workloads)"), consumer.urn
@@ -440,26 +447,40 @@ def efs_isolated(graph: StackGraph, args: StackValidationArgs) -> Violations:
                           "place mount targets only in the isolated subnets"), target.urn
 
 
+def vpc_flow_logs(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    for vpc in graph.of(VPC):
+        logs = graph.fed_by(vpc, "vpcId", FLOW_LOG)
+        if not logs:
+            yield fix("the VPC records no flow logs, so a refused connection leaves no trace to read (Security Hub "
+                      "EC2.6)", label(vpc), "add an aws.ec2.FlowLog with vpc_id set to it and traffic_type REJECT "
+                      "or ALL"), vpc.urn
+        elif all(get(f.props, "trafficType") == "ACCEPT" for f in logs):
+            yield fix("the VPC's flow logs record only accepted traffic: refused connections, what an operator "
+                      "reads first, are not recorded", label(vpc), "set traffic_type to REJECT or ALL"), vpc.urn
+
+
 def endpoint_budget(graph: StackGraph, args: StackValidationArgs) -> Violations:
-    region = graph.region()
-    table, priced_as = prices.prices_for(region)
+    """Each interface endpoint priced in the region its service name names."""
     budget = float(config(args, "monthlyBudgetUsd", 60))
-    lines, interfaces = [], 0
+    lines, interfaces, monthly, fallbacks = [], 0, 0.0, set()
     for e in graph.of(ENDPOINT):
         if get(e.props, "vpcEndpointType") != "Interface":
             continue
         subnets = get(e.props, "subnetIds", [])
         count = len(graph.feeds(e, "subnetIds", SUBNET)) if subnets is UNKNOWN else len(subnets)
+        region, service = endpoint_service(e)
+        _, priced_as = prices.prices_for(region)
+        if priced_as != region:
+            fallbacks.add(region or "an unknown region")
         interfaces += count
-        short = _service_name(e).removeprefix(f"com.amazonaws.{region}.") or e.name
-        lines.append(f"{short} x{count} AZ")
-    monthly = prices.interface_endpoints_month(interfaces, priced_as)
+        monthly += prices.interface_endpoints_month(count, priced_as)
+        lines.append(f"{service or e.name} x{count} AZ")
     if monthly > budget:
-        note = "" if priced_as == region else f" (priced as {priced_as}: no prices for {region})"
+        note = f" (priced as {prices.FALLBACK_REGION} for {', '.join(sorted(fallbacks))})" if fallbacks else ""
         yield fix(f"the interface endpoints cost about ${monthly:.0f}/month{note} — {interfaces} endpoint-AZs "
-                  f"({', '.join(lines)}) at ${table.interface_endpoint_hour}/hour each, idle or not — over the "
-                  f"${budget:.0f} budget", "stack", "use endpointPlacement=single-az, bastion=off when unused "
-                  "(drops ecr.api, ecr.dkr, logs), or raise monthlyBudgetUsd"), ""
+                  f"({', '.join(lines)}), billed every hour, idle or not — over the ${budget:.0f} budget", "stack",
+                  "use endpointPlacement=single-az, bastion=off when unused (drops ecr.api, ecr.dkr, logs), or raise "
+                  "monthlyBudgetUsd"), ""
 
 
 EC2MESSAGES_SCHEMA = PolicyConfigSchema(properties={"ec2messages": {
@@ -488,6 +509,8 @@ POLICIES = [
                  ecs_roles_distinct),
     stack_policy("efs-has-tls-policy", "Every EFS file system has a file-system policy.", efs_has_tls_policy),
     stack_policy("efs-mount-targets-isolated", "EFS mount targets sit only in isolated subnets.", efs_isolated),
+    stack_policy("vpc-flow-logs", "Every VPC records its refused traffic at least (VPC flow logs).", vpc_flow_logs,
+                 severity=Severity.MEDIUM),
     stack_policy("endpoint-budget", "The interface endpoints' monthly cost stays within budget.", endpoint_budget,
                  level=ADVISORY, severity=Severity.LOW, schema=BUDGET_SCHEMA),
 ]
