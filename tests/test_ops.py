@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -123,18 +122,20 @@ def ecs(aws_env: None, moto_eni_fix: None) -> Iterator[tuple[boto3.Session, Ecs]
 @pytest.fixture
 def tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fake `aws` and `session-manager-plugin` on PATH; `aws` records its arguments."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     record = tmp_path / "aws-args.json"
-    script = bin_dir / "aws"
-    script.write_text(f"#!/usr/bin/env python3\nimport json, sys\njson.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n"
-                      "sys.exit(0)\n")
-    plugin = bin_dir / "session-manager-plugin"
-    plugin.write_text("#!/bin/sh\nexit 0\n")
-    for f in (script, plugin):
-        f.chmod(f.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    fake_cli(tmp_path, monkeypatch, "#!/usr/bin/env python3\nimport json, sys\n"
+             f"json.dump(sys.argv[1:], open({str(record)!r}, 'w'))\nsys.exit(0)\n")
     return record
+
+
+def fake_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws: str) -> None:
+    """`aws` (the given script) and a `session-manager-plugin` that does nothing, first on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in (("aws", aws), ("session-manager-plugin", "#!/bin/sh\nexit 0\n")):
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
 
 def desired(fake: Ecs) -> int:
@@ -530,11 +531,8 @@ def flaky_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int]
     agent registers its channel, then starts the session."""
 
     def make(n: int) -> Path:
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir(exist_ok=True)
         calls = tmp_path / "calls"
-        script = bin_dir / "aws"
-        script.write_text(
+        fake_cli(tmp_path, monkeypatch,
             "#!/usr/bin/env python3\nimport sys, pathlib\n"
             f"p = pathlib.Path({str(calls)!r}); n = int(p.read_text()) if p.exists() else 0; p.write_text(str(n + 1))\n"
             f"if n < {n}:\n"
@@ -543,11 +541,6 @@ def flaky_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int]
             "                     f'operation: {target} is not connected.\\n')\n"
             "    sys.exit(254)\n"
             "print('Starting session with SessionId: ops-0123'); sys.exit(0)\n")
-        plugin = bin_dir / "session-manager-plugin"
-        plugin.write_text("#!/bin/sh\nexit 0\n")
-        for f in (script, plugin):
-            f.chmod(f.stat().st_mode | stat.S_IEXEC)
-        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
         return calls
 
     return make
@@ -588,13 +581,7 @@ def test_forward_parks_after_giving_up_on_a_target_that_never_connects(ecs, flak
 
 def test_other_session_errors_are_not_retried(ecs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     session, _ = ecs
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "aws").write_text("#!/bin/sh\necho 'An error occurred (AccessDeniedException)' >&2\nexit 254\n")
-    (bin_dir / "session-manager-plugin").write_text("#!/bin/sh\nexit 0\n")
-    for f in bin_dir.iterdir():
-        f.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    fake_cli(tmp_path, monkeypatch, "#!/bin/sh\necho 'An error occurred (AccessDeniedException)' >&2\nexit 254\n")
     assert go(session) == 254
 
 
