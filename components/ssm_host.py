@@ -59,9 +59,9 @@ def user_data(file_system_id: str | None, access_point_id: str | None, memory_gi
 if ! swapon --show=NAME --noheadings | grep -qx "$SWAPFILE"; then
   if [ ! -f "$SWAPFILE" ]; then
     dd if=/dev/zero of="$SWAPFILE" bs=1M count={SWAP_MIB} status=none && chmod 600 "$SWAPFILE" && mkswap "$SWAPFILE" \\
-      || fail "creating the swap file $SWAPFILE"
+      || {{ rm -f "$SWAPFILE"; fail "creating the swap file $SWAPFILE (removed; running this again retries)"; }}
   fi
-  swapon "$SWAPFILE" || fail "enabling swap on $SWAPFILE"
+  swapon "$SWAPFILE" || {{ rm -f "$SWAPFILE"; fail "enabling swap on $SWAPFILE (removed; running again retries)"; }}
   say "swap on: $SWAPFILE, {SWAP_MIB} MiB"
 fi
 grep -qs "^$SWAPFILE " "$FSTAB" || echo "$SWAPFILE swap swap defaults 0 0" >> "$FSTAB"

@@ -89,6 +89,7 @@ class Cloud(Protocol):
     def wait_host_ready(self, instance_id: str, timeout: float) -> None: ...
     def run_on_host(self, instance_id: str, script: str, timeout: float) -> str: ...
     def desired_count(self, cluster: str, service: str) -> int: ...
+    def flow_log_problems(self, bucket: str, timeout: float) -> list[str]: ...
     def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]: ...
 
 
@@ -152,6 +153,10 @@ def acceptance(run: Run, stack: Stack, cloud: Cloud, start_forward: Callable[[Pa
             if cloud.desired_count(outputs["bastionCluster"], outputs["bastionService"]) != 0:
                 raise AcceptanceError("the bastion is not parked after forward --park-after")
             step("bastion parked")
+            step("flow logs delivered, and the bucket policy as the stack wrote it")
+            problems = cloud.flow_log_problems(outputs["flowLogBucket"], timeout=1200)
+            if problems:
+                raise AcceptanceError("; ".join(problems))
     except BaseException as err:  # KeyboardInterrupt included: destroy must still run
         failure = err
     finally:
@@ -302,6 +307,21 @@ class AwsCloud:
     def desired_count(self, cluster: str, service: str) -> int:
         found = self.session.client("ecs").describe_services(cluster=cluster, services=[service])["services"]
         return int(found[0]["desiredCount"]) if found else 0
+
+    def flow_log_problems(self, bucket: str, timeout: float) -> list[str]:
+        """Records under AWSLogs/ (delivery works with the stack's bucket policy), and that policy's TLS-only deny
+        still there (AWS did not replace the policy when it set up delivery)."""
+        s3, deadline, problems = self.session.client("s3"), time.monotonic() + timeout, []
+        while not s3.list_objects_v2(Bucket=bucket, Prefix="AWSLogs/", MaxKeys=1).get("KeyCount"):
+            if time.monotonic() >= deadline:
+                problems.append(f"no flow log records reached s3://{bucket}/AWSLogs/ within {timeout:g} s")
+                break
+            self.sleep(30)
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        if "DenyWithoutTls" not in {s.get("Sid") for s in policy.get("Statement", [])}:
+            problems.append(f"the policy of s3://{bucket} lost its DenyWithoutTls statement: AWS replaced it when "
+                            "it set up delivery")
+        return problems
 
     def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]:
         """Everything of this run AWS still knows: tagged resources, and the named ones by name. EFS automatic

@@ -161,13 +161,16 @@ class TargetRepository:
         return set(digests) - present
 
     def upload(self, digest: str, path: Path) -> None:
+        if path.stat().st_size == 0:
+            # ECR refuses an empty upload (EmptyUploadException); images that need an empty blob cannot be copied.
+            raise ImageError(f"blob {digest} is empty, and ECR accepts no empty layer upload")
         started = self.ecr.initiate_layer_upload(repositoryName=self.name, registryId=self.registry_id)
         upload_id, part_size = started["uploadId"], int(started["partSize"])
         with path.open("rb") as blob:
             first = 0
             while True:
                 part = blob.read(part_size)
-                if not part and first:
+                if not part:
                     break
                 self.ecr.upload_layer_part(repositoryName=self.name, registryId=self.registry_id, uploadId=upload_id,
                                            partFirstByte=first, partLastByte=first + len(part) - 1,

@@ -14,7 +14,8 @@ from ops.acceptance import AcceptanceError, Run, acceptance, config, cost_per_ru
 RUN = Run("0badcafe", "ap-northeast-1", 18080)
 OUTPUTS = {"ssmHostInstanceId": "i-0123", "bastionCluster": "airgap-acc-0badcafe-bastion",
            "bastionService": "airgap-acc-0badcafe-bastion",
-           "fileShareArn": "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:file-system/fs-1"}
+           "fileShareArn": "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:file-system/fs-1",
+           "flowLogBucket": "airgap-acc-0badcafe-flow-logs-0123"}
 
 
 class World:
@@ -24,6 +25,7 @@ class World:
                  left: list[str] | None = None) -> None:
         self.events: list[str] = []
         self.fail_at, self.served, self.parked, self.left = fail_at, served, parked, left or []
+        self.flow_problems: list[str] = []
         self.config: dict[str, str] = {}
 
     def _maybe_fail(self, event: str) -> None:
@@ -58,6 +60,10 @@ class World:
     def desired_count(self, cluster: str, service: str) -> int:
         self.events.append("check-parked")
         return 0 if self.parked else 1
+
+    def flow_log_problems(self, bucket: str, timeout: float) -> list[str]:
+        self.events.append("flow-logs")
+        return self.flow_problems
 
     def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]:
         self.events.append(f"leftovers:{file_system_arn}")
@@ -95,7 +101,7 @@ def test_a_clean_run_goes_up_reads_the_file_through_forward_parks_destroys_and_f
     world = World()
     report = go(world)
     assert world.events == ["up", "host-ready", "write-file", "forward-start", "forward-fetch",
-                            "forward-fetch-interrupt", "forward-stop", "check-parked", "destroy", "remove",
+                            "forward-fetch-interrupt", "forward-stop", "check-parked", "flow-logs", "destroy", "remove",
                             f"leftovers:{OUTPUTS['fileShareArn']}"]
     assert report.leftovers == []
     assert world.config["airgap:bastion"] == "parked"
@@ -128,6 +134,46 @@ def test_wrong_content_through_the_bastion_fails_the_run() -> None:
 def test_a_bastion_left_running_fails_the_run() -> None:
     with pytest.raises(AcceptanceError, match="not parked"):
         go(World(parked=False))
+
+
+def test_flow_logs_that_never_arrive_fail_the_run_and_still_destroy() -> None:
+    world = World()
+    world.flow_problems = ["no flow log records reached s3://b/AWSLogs/ within 1200 s"]
+    with pytest.raises(AcceptanceError, match="no flow log records"):
+        go(world)
+    assert "destroy" in world.events
+
+
+def test_the_flow_log_check_reads_the_bucket_and_its_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from components.flow_logs import delivery_policy
+    from ops.acceptance import AwsCloud
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": RUN.region}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        session = boto3.Session(region_name=RUN.region)
+        s3 = session.client("s3")
+        s3.create_bucket(Bucket="flow", CreateBucketConfiguration={"LocationConstraint": RUN.region})
+        s3.put_bucket_policy(Bucket="flow", Policy=json.dumps(delivery_policy("arn:aws:s3:::flow", "123456789012",
+                                                                              RUN.region)))
+        cloud = AwsCloud(session, say=lambda _: None, sleep=lambda _: None)
+        assert cloud.flow_log_problems("flow", timeout=0) == [
+            "no flow log records reached s3://flow/AWSLogs/ within 0 s"]
+        # moto applies the TLS-only deny to its own plain-HTTP requests: the record goes in without the policy.
+        s3.delete_bucket_policy(Bucket="flow")
+        s3.put_object(Bucket="flow", Key="AWSLogs/123456789012/vpcflowlogs/x.log.gz", Body=b"x")
+        s3.put_bucket_policy(Bucket="flow", Policy=json.dumps(delivery_policy("arn:aws:s3:::flow", "123456789012",
+                                                                              RUN.region)))
+        assert cloud.flow_log_problems("flow", timeout=0) == []
+        s3.put_bucket_policy(Bucket="flow", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            delivery_policy("arn:aws:s3:::flow", "123456789012", RUN.region)["Statement"][0]]}))
+        assert "lost its DenyWithoutTls" in cloud.flow_log_problems("flow", timeout=0)[0]
 
 
 def test_anything_left_after_destroy_fails_the_run() -> None:

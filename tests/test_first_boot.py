@@ -28,7 +28,9 @@ FAKES = {
     "swapon": 'if [ "$1" = "--show=NAME" ]; then [ -f "$STATE_DIR/swap-on" ] && cat "$STATE_DIR/swap-on"; exit 0; fi\n'
               'echo "$1" > "$STATE_DIR/swap-on"',
     "mkswap": 'echo "mkswap $*" >> "$STATE_DIR/calls"',
-    "dd": 'for a in "$@"; do case $a in of=*) : > "${a#of=}";; esac; done\necho "dd $*" >> "$STATE_DIR/calls"',
+    # dd: writes its output file; fails half-way (leaving a partial file) while $state/dd-fails exists.
+    "dd": 'for a in "$@"; do case $a in of=*) : > "${a#of=}";; esac; done\necho "dd $*" >> "$STATE_DIR/calls"\n'
+          '[ -f "$STATE_DIR/dd-fails" ] && rm "$STATE_DIR/dd-fails" && exit 1; exit 0',
     "sleep": "exit 0",
 }
 
@@ -115,6 +117,15 @@ def test_a_failed_step_is_visible_where_an_operator_looks(tmp_path: Path, setup:
     assert done.returncode != 0  # cloud-init reports the script, and so the instance's first boot, as an error
     assert boot.status().startswith(f"failed: {step}")
     assert f"airgap-first-boot: FAILED: {step}" in boot.paths["CONSOLE"].read_text()
+
+
+def test_a_swap_file_left_half_made_is_removed_so_the_next_run_makes_it(tmp_path: Path) -> None:
+    boot = Boot(tmp_path, memory_gib=0.5)
+    (boot.state / "dd-fails").write_text("")
+    assert boot.run().returncode != 0
+    assert boot.status().startswith("failed: creating the swap file")
+    assert not boot.paths["SWAPFILE"].exists()
+    assert boot.run().returncode == 0 and boot.status() == "ok"
 
 
 def test_a_host_with_two_gib_or_more_gets_no_swap(tmp_path: Path) -> None:

@@ -385,6 +385,14 @@ def test_a_platform_the_image_lacks_is_named(ecs, registry: FakeRegistry) -> Non
                    requests.Session(), platform="linux/arm64", say=quiet)
 
 
+def test_an_empty_blob_is_refused_before_ecr_is_asked(ecs, tmp_path: Path) -> None:
+    session, _ = ecs
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageError, match="is empty, and ECR accepts no empty layer upload"):
+        empty_repository(session).upload(digest_of(b""), empty)
+
+
 def with_source(registry: FakeRegistry) -> Stack:
     registry.add_image("amazonlinux/amazonlinux", "2023", SIZES)
     return read_stack("dev", {**OUTPUTS, "bastionImageSource": f"{registry.address}/amazonlinux/amazonlinux:2023"})
