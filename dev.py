@@ -5,6 +5,7 @@
     python3 dev.py test     # the test suite (ruff, then pytest)
     python3 dev.py bench    # timings of the offline run and the policy pack, dev and 100x dev
     python3 dev.py bastion forward --stack dev   # port-forward through a deployed stack's bastion (AWS needed)
+    python3 dev.py bastion image --stack dev     # copy the bastion's image into the stack's repository (AWS needed)
 
 The first run creates .venv/ (the same virtualenv Pulumi.yaml names) from the pinned requirements; later runs reuse
 it until a requirements file changes. Anything after the command is passed on: `python3 dev.py plan --help`.

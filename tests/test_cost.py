@@ -63,3 +63,13 @@ def test_unknown_region_is_priced_as_us_east_1_and_says_so() -> None:
     assert prices_for("sa-east-1")[1] == "us-east-1"
     lines = cost.render("parked", {"parked": cost.estimate(captured("dev", "preview", **{"aws:region": "us-west-2"}))})
     assert "no prices for us-west-2: priced as us-east-1" in lines[0]
+
+
+def test_the_readme_shows_the_cost_table_the_plan_prints(cap) -> None:
+    from conftest import ROOT
+
+    from offline.plan import cost_lines
+
+    readme = (ROOT / "README.md").read_text()
+    stale = [line for line in cost_lines(cap("dev", "preview"), {}) if line not in readme]
+    assert stale == [], "README's cost table is stale: paste the plan's 'Monthly cost estimate' block"
