@@ -144,7 +144,7 @@ def test_flow_logs_that_never_arrive_fail_the_run_and_still_destroy() -> None:
     assert "destroy" in world.events
 
 
-def test_the_flow_log_check_reads_the_bucket_and_its_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_flow_log_check_reads_the_bucket_and_its_policy(moto_env: None) -> None:
     import json
 
     import boto3
@@ -153,9 +153,6 @@ def test_the_flow_log_check_reads_the_bucket_and_its_policy(monkeypatch: pytest.
     from components.flow_logs import delivery_policy
     from ops.acceptance import AwsCloud
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": RUN.region}.items():
-        monkeypatch.setenv(key, value)
     with mock_aws():
         session = boto3.Session(region_name=RUN.region)
         s3 = session.client("s3")
@@ -206,15 +203,19 @@ def test_the_readme_states_the_cost_per_run_the_price_table_gives() -> None:
 
 # --- asking AWS what is left: the boto3 calls, against moto ----------------------------------------------------
 
-def test_leftovers_are_found_by_tag_and_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def moto_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": RUN.region}.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_leftovers_are_found_by_tag_and_by_name(moto_env: None) -> None:
     import boto3
     from moto import mock_aws
 
     from ops.acceptance import TAG, AwsCloud
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": RUN.region}.items():
-        monkeypatch.setenv(key, value)
     with mock_aws():
         session = boto3.Session(region_name=RUN.region)
         cloud = AwsCloud(session, say=lambda _: None, sleep=lambda _: None)

@@ -61,9 +61,10 @@ PRICES: dict[str, RegionPrices] = {
 FALLBACK_REGION = "us-east-1"
 
 SOURCES = {
-    "interface_endpoint_hour": "ap-northeast-1 $0.014: DESIGN.md (AWS PrivateLink pricing); us-east-1 $0.01: widely "
-                               "quoted AWS list price, checked in stored copies; billed per endpoint per AZ-hour "
-                               "(aws.amazon.com/privatelink/pricing)",
+    "interface_endpoint_hour": "ap-northeast-1 $0.014: AWS PrivateLink pricing page "
+                               "(aws.amazon.com/privatelink/pricing) as the project's design review read it, not "
+                               "re-read here; us-east-1 $0.01: widely quoted AWS list price, checked in stored "
+                               "copies; billed per endpoint per AZ-hour",
     "interface_endpoint_gb": "$0.01/GB for the first PB per region: aws.amazon.com/privatelink/pricing (stored copy)",
     "fargate (us-east-1)": "Linux/x86 $0.04048 vCPU-h, $0.004445 GB-h; Linux/ARM $0.03238, $0.00356: widely quoted "
                            "AWS list prices, checked in stored copies",
