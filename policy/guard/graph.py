@@ -59,6 +59,7 @@ def endpoint_service(r: PolicyResource) -> tuple[str | None, str | None]:
 class StackGraph:
     def __init__(self, resources: Iterable[PolicyResource]) -> None:
         self.resources = list(resources)
+        self._vpcs: dict[str, PolicyResource | None] = {}
         self._by_type: dict[str, list[PolicyResource]] = {}
         for r in self.resources:
             self._by_type.setdefault(r.resource_type, []).append(r)
@@ -91,6 +92,11 @@ class StackGraph:
 
     def vpc_of(self, r: PolicyResource) -> PolicyResource | None:
         """The VPC a subnet, security group, endpoint, instance or service lives in, through its dependencies."""
+        if r.urn not in self._vpcs:
+            self._vpcs[r.urn] = self._find_vpc(r)
+        return self._vpcs[r.urn]
+
+    def _find_vpc(self, r: PolicyResource) -> PolicyResource | None:
         if r.resource_type == VPC:
             return r
         for prop in ("vpcId",):
