@@ -34,6 +34,7 @@ import pulumi_aws as aws
 from components.connections import Connections
 from components.endpoints import VpcEndpoints
 from components.iam import PARTITION, role_policy, service_role, statement
+from components.image_reference import EcrImage
 from components.naming import PhysicalNames
 from components.network import PrivateNetwork
 
@@ -231,11 +232,9 @@ class FargateBastion(pulumi.ComponentResource):
 
     def _image(self, args: FargateBastionArgs, account: str) -> tuple[str, str, bool]:
         """(image URI, the repository ARN the execution role may pull from, whether the stack copies the image)."""
-        if args.image:
-            registry, _, path = args.image.partition("/")
-            repository = path.split("@")[0].split(":")[0]
-            account_id, region = registry.split(".")[0], registry.split(".")[3]
-            return args.image, f"arn:{PARTITION}:ecr:{region}:{account_id}:repository/{repository}", False
+        custom = EcrImage.parse(args.image) if args.image else None
+        if args.image and custom is not None:  # config.py accepts no other form
+            return args.image, custom.repository_arn(PARTITION), False
         name = args.names.path("bastion")
         self.repository = aws.ecr.Repository(
             "bastion-image",

@@ -28,7 +28,7 @@ from components.catalog import (
     SSM_HOST_ENDPOINTS,
 )
 from components.image_reference import FORM as IMAGE_FORM
-from components.image_reference import Reference
+from components.image_reference import EcrImage, Reference
 from components.naming import PhysicalNames, name_problem
 
 PROJECT = "airgap"
@@ -73,9 +73,6 @@ EndpointPlacement = Literal["every-az", "single-az"]
 BastionMode = Literal["off", "parked", "on"]
 
 _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso", "eusc-", "eu-isoe")
-# Without NAT only the account's private ECR is reachable: <account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]
-_ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}-[a-z]+-\d)\.amazonaws\.com/"
-                        r"[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?")
 # S3 bucket naming rules (Amazon S3 User Guide, "General purpose bucket naming rules"), the ones a typo breaks.
 _BUCKET = re.compile(r"(?!xn--)(?!sthree-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -354,12 +351,13 @@ def parse(
               f"{choices[0]} to {choices[-1]} MiB in steps Fargate allows ({', '.join(map(str, choices))})")
 
     image = v["bastionImage"] if ok["bastionImage"] else ""
-    image_match = _ECR_IMAGE.fullmatch(image) if image else None
+    # Without NAT only the account's own private ECR, in the stack's region, is reachable.
+    image_match = EcrImage.parse(image) if image else None
     if image and not image_match:
         p.bad("airgap:bastionImage", image, 'a full image URI in a private ECR registry, such as '
               '"123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1.0", or "" for a copy of '
               "airgap:bastionImageSource in the stack's own repository")
-    elif image_match and region_ok and image_match["region"] != region:
+    elif image_match and region_ok and image_match.region != region:
         p.bad("airgap:bastionImage", image, f"an image in the stack's region {region}: the VPC reaches only its own "
               f"region's ECR endpoints (copy the image to {region})")
     source = v["bastionImageSource"]
@@ -431,7 +429,7 @@ def parse(
         p.bad("airgap:vpcCidr", str(vpc), f"room for a /{prefix} subnet in zone {crowded[0]} (subnets are slotted "
               f"by zone letter; {vpc} holds {capacity} of them): a larger VPC or a longer subnetPrefixLength")
     account = aws.account_id()
-    if image_match and image_match["account"] != account:
+    if image_match and image_match.account != account:
         p.bad("airgap:bastionImage", image, f"an image in this account's registry ({account}): the ECR endpoints "
               "admit only the account's own repositories")
     if p.items:

@@ -39,3 +39,35 @@ class Reference:
     def __str__(self) -> str:
         return (f"{self.registry}/{self.repository}" + (f":{self.tag}" if self.tag else "")
                 + (f"@{self.digest}" if self.digest else ""))
+
+
+# A private ECR image: <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@sha256:digest]
+_ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}-[a-z]+-\d)\.amazonaws\.com/"
+                        r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)"
+                        r"(?::(?P<tag>[\w][\w.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))?")
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """An image in a private ECR registry, as the stack's config, the bastion and the CLI all read it."""
+
+    account: str
+    region: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, uri: str) -> EcrImage | None:
+        match = _ECR_IMAGE.fullmatch(uri)
+        if not match:
+            return None
+        return cls(match["account"], match["region"], match["repository"], match["tag"], match["digest"])
+
+    def repository_arn(self, partition: str = "aws") -> str:
+        return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.repository}"
+
+    @property
+    def image_id(self) -> dict[str, str]:
+        """The ECR API's imageId: by digest, else by tag (`latest` when none is given, as ECR does)."""
+        return {"imageDigest": self.digest} if self.digest else {"imageTag": self.tag or "latest"}

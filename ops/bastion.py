@@ -36,7 +36,7 @@ import boto3
 import requests
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-from components.image_reference import Reference
+from components.image_reference import EcrImage, Reference
 from ops.image import ImageError, TargetRepository, copy_image
 
 CONTAINER = "bastion"
@@ -204,27 +204,20 @@ def set_desired(ecs: Any, stack: Stack, count: int) -> None:
 
 # --- the image -----------------------------------------------------------------------------------------------------
 
-def _repository_of(image: str) -> tuple[str, str, dict[str, str]]:
-    """(registry id, repository name, image id) of a private ECR image URI."""
-    registry, _, rest = image.partition("/")
-    name, at, digest = rest.partition("@")
-    if at:
-        return registry.split(".")[0], name, {"imageDigest": digest}
-    name, _, tag = name.rpartition(":") if ":" in name else (name, "", "latest")
-    return registry.split(".")[0], name, {"imageTag": tag}
-
-
 def ensure_image(stack: Stack, session: boto3.Session, *, fill: bool, http: requests.Session,
                  say: Callable[[str], None]) -> None:
     """Make sure the task's image is in its repository before a task is asked for: copy it in (from this
     machine, which has internet) or say exactly what to run."""
     if not stack.image:
         return
-    registry_id, name, image_id = _repository_of(stack.image)
-    target = TargetRepository(session.client("ecr"), name, registry_id)
+    image = EcrImage.parse(stack.image)
+    if image is None:
+        raise OpsError(f"stack output bastionImage {stack.image!r} is not a private ECR image URI: run `pulumi up "
+                       f"--stack {stack.name}` with this version of the program")
+    name = image.repository
+    target = TargetRepository(session.client("ecr"), name, image.account)
     try:
-        present = target.tagged(image_id["imageTag"]) if "imageTag" in image_id else \
-            target.has_digest(image_id["imageDigest"])
+        present = target.has_digest(image.digest) if image.digest else target.tagged(image.image_id["imageTag"])
     except ImageError as err:
         raise OpsError(str(err)) from err
     if present:
