@@ -42,7 +42,8 @@ endpoints = VpcEndpoints(
     VpcEndpointsArgs(network=network, region=settings.region, services=settings.endpoints,
                      zones=settings.endpoint_zones, account=settings.account,
                      policy_supported=settings.endpoint_policy_supported,
-                     s3_buckets=allowed_buckets(settings.region, settings.workloads, settings.s3_buckets)),
+                     s3_buckets=allowed_buckets(settings.region, settings.workloads, settings.s3_buckets),
+                     asleep=settings.asleep),
 )
 
 share = FileShare("file-share", FileShareArgs(network=network, protect=settings.production)) \
@@ -54,7 +55,8 @@ if settings.ssm_host:
     host = SsmHost(
         "ssm-host",
         SsmHostArgs(network=network, region=settings.region, zone=settings.availability_zones[0],
-                    instance_type=settings.ssm_host_instance_type, endpoints=endpoints, file_share=share),
+                    instance_type=settings.ssm_host_instance_type, endpoints=endpoints, file_share=share,
+                    running=not settings.asleep),
     )
 
 bastion = None
@@ -66,13 +68,16 @@ if settings.bastion != "off":
                            log_retention_days=settings.log_retention_days,
                            image_source=settings.bastion_image_source,
                            image_tag=Reference.parse(settings.bastion_image_source).private_tag,
-                           image=settings.bastion_image or None, kms=settings.exec_kms, endpoints=endpoints),
+                           image=settings.bastion_image or None, kms=settings.exec_kms, endpoints=endpoints,
+                           asleep=settings.asleep),
     )
     if host is not None:
         for port in settings.bastion_forward_ports:
             bastion.connections.allow_to(host.connections, Port.tcp(port), "port forwarding to the SSM host")
 
 pulumi.export("region", settings.region)
+# awake or asleep (airgap:asleep): what `dev.py session`, `bastion forward`, `sleep` and `wake` start from.
+pulumi.export("state", "asleep" if settings.asleep else "awake")
 pulumi.export("vpcId", network.vpc.id)
 pulumi.export("subnetIds", network.subnet_ids)
 pulumi.export("endpointServices", list(settings.endpoints))

@@ -62,6 +62,8 @@ class FargateBastionArgs:
     endpoints: VpcEndpoints | None = None
     # Encrypt the exec channel and both log groups with a key of the stack's own.
     kms: bool = False
+    # Asleep: no task whatever the mode (its endpoints are gone); waking restores the mode's count.
+    asleep: bool = False
 
 
 class FargateBastion(pulumi.ComponentResource):
@@ -180,7 +182,7 @@ class FargateBastion(pulumi.ComponentResource):
             launch_type="FARGATE",
             platform_version="LATEST",
             # parked: the service exists (so unparking is one desired-count change) but runs and costs nothing.
-            desired_count=1 if args.mode == "on" else 0,
+            desired_count=1 if args.mode == "on" and not args.asleep else 0,
             enable_execute_command=True,  # without it the target never connects (TargetNotConnected)
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=[s.id for s in args.network.subnets.values()],

@@ -52,6 +52,7 @@ KEYS: dict[str, Key] = {
     "endpoints": Key("string-list", []),
     "includeEc2Messages": Key("boolean", False),
     "s3Buckets": Key("string-list", []),
+    "asleep": Key("boolean", False),
     "ssmHost": Key("boolean", True),
     "ssmHostInstanceType": Key("string", "t4g.micro"),
     "fileShare": Key("boolean", True),
@@ -144,6 +145,8 @@ class Settings:
     endpoints_overridden: bool
     include_ec2_messages: bool
     s3_buckets: tuple[str, ...]
+    # Asleep: no interface endpoint, the host stopped, the bastion at 0; data and the (free) S3 gateway kept.
+    asleep: bool
     ssm_host: bool
     ssm_host_instance_type: str
     file_share: bool
@@ -455,6 +458,7 @@ def parse(
         endpoints_overridden=overridden,
         include_ec2_messages=v["includeEc2Messages"],
         s3_buckets=tuple(v["s3Buckets"]),
+        asleep=v["asleep"],
         ssm_host=v["ssmHost"],
         ssm_host_instance_type=v["ssmHostInstanceType"],
         file_share=v["fileShare"],

@@ -38,6 +38,10 @@ class VpcEndpointsArgs:
     policy_supported: Mapping[str, bool]
     # What the S3 gateway lets through (components/endpoint_policies.py: allowed_buckets).
     s3_buckets: Sequence[AllowedBucket] = ()
+    # Asleep: no interface endpoint exists (each bills every AZ-hour it exists, used or not: AWS PrivateLink
+    # pricing). The endpoint group, its rules and the S3 gateway (no hourly charge) stay, so waking only creates
+    # the endpoints again and changes nothing else.
+    asleep: bool = False
 
 
 class VpcEndpoints(pulumi.ComponentResource):
@@ -62,10 +66,14 @@ class VpcEndpoints(pulumi.ComponentResource):
 
         self.interface_endpoints = {}
         self.gateway_endpoints = {}
+        # The interface services this VPC has while awake (none of them exists while asleep).
+        self.interface_services = [s for s in args.services if ENDPOINT_SERVICES[s].kind == "Interface"]
         # Service -> its endpoint policy (plain JSON, known in a first preview): what may cross the VPC's edge.
         self.policies: dict[str, dict] = {}
         for service in (ENDPOINT_SERVICES[s] for s in args.services):
             if service.kind == "Interface":
+                if args.asleep:
+                    continue
                 if args.policy_supported.get(service.name, False):
                     self.policies[service.name] = interface_policy(service.name, args.region, args.account)
                 self.interface_endpoints[service.name] = aws.ec2.VpcEndpoint(
@@ -126,7 +134,8 @@ class VpcEndpoints(pulumi.ComponentResource):
         that starts before them has nothing to reach, and registers only on one of its later retries."""
         ready: list[pulumi.Resource] = list(self.endpoints)
         for consumer in consumers:
-            if self.interface_endpoints:
+            # Also while asleep: the rules cost nothing, and keeping them means waking creates only endpoints.
+            if self.interface_services:
                 ready += consumer.allow_to(self.connections, HTTPS, "AWS APIs through the interface endpoints")
             if self.s3_prefix_list is not None:
                 ready += consumer.allow_to(self.s3_prefix_list, HTTPS, "S3 through the gateway endpoint")

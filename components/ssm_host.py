@@ -33,6 +33,10 @@ class SsmHostArgs:
     # that the agent registers and the mount succeeds at first boot.
     endpoints: VpcEndpoints | None = None
     file_share: FileShare | None = None
+    # False while the stack is asleep: the instance is stopped, not terminated. A stopped instance bills only its
+    # EBS volume, keeps its disk, id, private IP and role, and starts again with `pulumi up` (Amazon EC2 User Guide,
+    # "Stop and start Amazon EC2 instances").
+    running: bool = True
 
 
 # Where first boot reports, for an operator to read through Session Manager (`cat`) or `aws ssm send-command`.
@@ -112,6 +116,7 @@ class SsmHost(pulumi.ComponentResource):
     connections: Connections
     role: aws.iam.Role
     instance: aws.ec2.Instance
+    power: aws.ec2transitgateway.InstanceState
 
     def __init__(self, name: str, args: SsmHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airgap:compute:SsmHost", name, None, opts)
@@ -180,6 +185,16 @@ class SsmHost(pulumi.ComponentResource):
                 depends_on=first_boot,
             ),
         )
+        # Running or stopped, as the stack is awake or asleep. The provider's resource for an instance's state is
+        # Terraform's aws_ec2_instance_state, which pulumi-aws files under ec2transitgateway. On waking it waits for
+        # the same things first boot does, so the agent finds its endpoints when it starts again.
+        self.power = aws.ec2transitgateway.InstanceState(
+            "ssm-host",
+            instance_id=self.instance.id,
+            state="running" if args.running else "stopped",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=first_boot),
+        )
         self.register_outputs(
-            {"instanceId": self.instance.id, "privateIp": self.instance.private_ip, "roleArn": self.role.arn}
+            {"instanceId": self.instance.id, "privateIp": self.instance.private_ip, "roleArn": self.role.arn,
+             "state": self.power.state}
         )

@@ -91,6 +91,9 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _ec2(
         "security-group-rule", "sgr", lambda c, i: {"securityGroupRuleId": i}),
     "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpc-endpoint", "vpce", _endpoint),
+    # Its id is the instance's; the provider reads nothing else back.
+    "aws:ec2transitgateway/instanceState:InstanceState": (lambda c: str(c.inputs.get("instanceId", "")),
+                                                          lambda c, i: {}),
     "aws:ec2/instance:Instance": _ec2("instance", "i", lambda c, i: {
         "privateIp": f"10.40.0.{int(_hex(i, 2), 16) % 200 + 20}", "primaryNetworkInterfaceId": c.aws_id("eni"),
         "privateDns": f"ip-10-40-0-20.{c.region}.compute.internal", "instanceState": "running"}),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 from offline.harness import Capture, Registration
 
+from guard.graph import ENDPOINT, INSTANCE_STATE  # isort: skip
 from guard.prices import AS_OF, HOURS_PER_MONTH, prices_for  # isort: skip
 
 
@@ -22,6 +23,7 @@ class Assumptions:
     efs_ia_gb: float = 0  # GB moved to Infrequent Access
     logs_gb: float = 1  # GB of logs ingested a month (bastion task and exec sessions)
     flow_log_gb: float = 0.5  # GB of flow log records a month (a quiet dev VPC: agents, sessions, dnf)
+    awake_hours: float = 60  # hours a month awake in a working month, a session running (3 h on 20 days)
 
     def lines(self) -> list[str]:
         text = {
@@ -30,6 +32,7 @@ class Assumptions:
             "efs_standard_gb": "GB on the file share (standard)", "efs_ia_gb": "GB on the file share (IA)",
             "logs_gb": "GB/month of logs ingested",
             "flow_log_gb": "GB/month of VPC flow logs",
+            "awake_hours": "h/month awake in a working month (3 h on 20 working days), asleep the rest",
         }
         return [f"{getattr(self, f.name):g} {text[f.name]}" for f in fields(self)]
 
@@ -53,20 +56,32 @@ def _component(cap: Capture, r: Registration) -> str:
     return parent.name if parent is not None and not parent.custom else "stack"
 
 
+def _stopped(cap: Capture) -> set[str]:
+    """URNs of instances the stack keeps stopped (an InstanceState with state "stopped" names them)."""
+    return {dep for r in cap.of_type(INSTANCE_STATE) if r.inputs.get("state") == "stopped"
+            for dep in r.property_dependencies.get("instanceId", [])}
+
+
 def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
     p, priced_as = prices_for(cap.region)
     month = HOURS_PER_MONTH
     cost: dict[str, float] = defaultdict(float)
     endpoint_azs = 0
+    stopped = _stopped(cap)
+    # Asleep: no interface endpoint at all, so a parked bastion cannot be unparked for sessions either.
+    asleep = not any(r.inputs.get("vpcEndpointType") == "Interface" for r in cap.of_type(ENDPOINT))
     for r in cap:
         i = r.inputs
         where = _component(cap, r)
-        if r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and i.get("vpcEndpointType") == "Interface":
+        if r.type == ENDPOINT and i.get("vpcEndpointType") == "Interface":
             azs = len(i.get("subnetIds") or [])
             endpoint_azs += azs
             cost[where] += azs * p.interface_endpoint_hour * month
         elif r.type == "aws:ec2/instance:Instance":
-            cost[where] += p.ec2_hour.get(i.get("instanceType", ""), 0) * month
+            # A stopped instance bills its volumes only (Amazon EC2 User Guide, "Stop and start Amazon EC2
+            # instances").
+            running = 0 if r.urn in stopped else 1
+            cost[where] += running * p.ec2_hour.get(i.get("instanceType", ""), 0) * month
             cost[where] += float((i.get("rootBlockDevice") or {}).get("volumeSize", 8)) * p.gp3_gb_month
         elif r.type == "aws:efs/fileSystem:FileSystem":
             cost[where] += assume.efs_standard_gb * p.efs_standard_gb_month + assume.efs_ia_gb * p.efs_ia_gb_month
@@ -74,12 +89,12 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
             task = next((t for t in cap.of_type("aws:ecs/taskDefinition:TaskDefinition")
                          if _component(cap, t) == where), None)
             if task is not None:
-                hours = month if (i.get("desiredCount") or 0) >= 1 else assume.session_hours
+                hours = month if (i.get("desiredCount") or 0) >= 1 else 0 if asleep else assume.session_hours
                 arm = (task.inputs.get("runtimePlatform") or {}).get("cpuArchitecture") == "ARM64"
                 vcpu, gb = float(task.inputs["cpu"]) / 1024, float(task.inputs["memory"]) / 1024
                 rate = (vcpu * (p.fargate_vcpu_hour if arm else p.fargate_x86_vcpu_hour)
                         + gb * (p.fargate_gb_hour if arm else p.fargate_x86_gb_hour))
-                cost[where] += rate * hours + assume.logs_gb * p.logs_ingest_gb
+                cost[where] += rate * hours + (assume.logs_gb * p.logs_ingest_gb if hours else 0)
         elif r.type == "aws:kms/key:Key":
             cost[where] += p.kms_key_month
         elif r.type == "aws:ec2/flowLog:FlowLog":
@@ -88,30 +103,47 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
         endpoints = next((c for c in cost if c == "endpoints"), "endpoints")
         cost[endpoints] += assume.endpoint_gb * p.interface_endpoint_gb
     # The same reachability through NAT: one gateway (and its public IPv4) per AZ that has endpoint interfaces.
-    nat_azs = max((len(r.inputs.get("subnetIds") or []) for r in cap.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")),
-                  default=0)
+    nat_azs = max((len(r.inputs.get("subnetIds") or []) for r in cap.of_type(ENDPOINT)), default=0)
     nat = nat_azs * (p.nat_gateway_hour + p.public_ipv4_hour) * month + assume.endpoint_gb * p.nat_gateway_gb
     return Estimate(cap.region, priced_as, dict(cost), endpoint_azs, nat)
 
 
+def working_month(asleep: Estimate, awake: Estimate, assume: Assumptions = Assumptions()) -> Estimate:
+    """Asleep all month but `awake_hours`, during which the stack is awake with its sessions running."""
+    share = assume.awake_hours / HOURS_PER_MONTH
+    parts = {c: asleep.by_component.get(c, 0) * (1 - share) + awake.by_component.get(c, 0) * share
+             for c in {*asleep.by_component, *awake.by_component}}
+    return Estimate(awake.region, awake.priced_as, parts, awake.endpoint_azs, awake.nat_alternative)
+
+
+COLUMNS = {
+    "on": "awake, bastion on",
+    "parked": "awake, bastion parked (unparked for sessions)",
+    "off": "awake, no bastion",
+    "asleep": "asleep (airgap:asleep): no interface endpoint, host stopped, bastion at 0",
+    "working": "a working month: asleep but for the awake hours below",
+}
+
+
 def render(configured: str, estimates: dict[str, Estimate], assume: Assumptions = Assumptions()) -> list[str]:
-    """A table: components as rows, bastion modes as columns, the configured mode marked."""
+    """A table: components as rows, the stack's states as columns, the configured one marked."""
     first = estimates[configured]
     note = "" if first.priced_as == first.region else f" (no prices for {first.region}: priced as {first.priced_as})"
     modes = list(estimates)
     components = sorted({c for e in estimates.values() for c in e.by_component},
                         key=lambda c: -max(e.by_component.get(c, 0) for e in estimates.values()))
-    header = "  ".join(f"{(m + (' *' if m == configured else '')):>10}" for m in modes)
+    header = "  ".join(f"{(m + (' *' if m == configured else '')):>9}" for m in modes)
     out = [f"Monthly cost estimate, USD, list prices for {first.priced_as} (table reviewed {AS_OF}){note}:",
            f"  {'component':<12}  {header}"]
     for c in components:
-        out.append(f"  {c:<12}  " + "  ".join(f"{estimates[m].by_component.get(c, 0):>10.2f}" for m in modes))
-    out.append(f"  {'total':<12}  " + "  ".join(f"{estimates[m].total:>10.2f}" for m in modes))
-    out.append("  (* = bastion mode as configured; columns = the same stack with airgap:bastion set to each mode)")
-    e = first
-    out.append(f"  Interface endpoints: {e.endpoint_azs} endpoint-AZs, billed every hour whether used or not. The same "
-               f"reachability through NAT would cost about ${e.nat_alternative:.2f}/month (NAT gateway hours, its "
-               "public IPv4, processed GB) — and needs an internet gateway and public subnets, which airgap forbids.")
+        out.append(f"  {c:<12}  " + "  ".join(f"{estimates[m].by_component.get(c, 0):>9.2f}" for m in modes))
+    out.append(f"  {'total':<12}  " + "  ".join(f"{estimates[m].total:>9.2f}" for m in modes))
+    out.append("  (* = as configured) " + "; ".join(f"{m}: {COLUMNS.get(m, m)}" for m in modes))
+    e = max(estimates.values(), key=lambda x: x.endpoint_azs)
+    out.append(f"  Interface endpoints: up to {e.endpoint_azs} endpoint-AZs, billed every hour they exist, used or "
+               f"not. The same reachability through NAT would cost about ${e.nat_alternative:.2f}/month (NAT gateway "
+               "hours, its public IPv4, processed GB) — and needs an internet gateway and public subnets, which airgap "
+               "forbids.")
     out.append("  Assumptions: " + "; ".join(assume.lines()) + ". Excluded: data transfer between AZs, AWS Backup "
-               "storage of the share, Session Manager (free).")
+               "storage of the share, ECR storage of the bastion image, Session Manager (free).")
     return out

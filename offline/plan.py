@@ -164,10 +164,18 @@ def _yaml(value: object) -> list[str]:
 
 
 def cost_lines(cap: Capture, overrides: dict[str, object]) -> list[str]:
-    configured = load_yaml(cap.config.get("airgap:bastion", "parked"))
-    estimates = {mode: cost.estimate(cap if mode == configured else capture(cap.stack, cap.mode,
-                                                                         {**overrides, "bastion": mode}))
-                 for mode in ("off", "parked", "on")}
+    """The stack in each state it can be put in, priced side by side, and a working month."""
+    asleep = load_yaml(cap.config.get("airgap:asleep", "false")) is True
+    mode = load_yaml(cap.config.get("airgap:bastion", "parked"))
+    configured = "asleep" if asleep else mode
+    wanted = {"on": {"bastion": "on", "asleep": False}, "parked": {"bastion": "parked", "asleep": False},
+              "off": {"bastion": "off", "asleep": False}, "asleep": {"asleep": True}}
+    estimates = {state: cost.estimate(cap if state == configured else capture(cap.stack, cap.mode,
+                                                                           {**overrides, **change}))
+                 for state, change in wanted.items()}
+    # Working: awake with sessions running (the bastion too, if the stack has one) for the awake hours.
+    working_awake = "off" if mode == "off" else "on"
+    estimates["working"] = cost.working_month(estimates["asleep"], estimates[working_awake])
     return cost.render(configured, estimates)
 
 

@@ -88,6 +88,7 @@ BAD_INPUTS: list[Bad] = [
     Bad("config", "airgap:ssmHostInstanceType", "m5.24xlarge", "one of t4g.nano"),
     Bad("config", "airgap:ssmHostInstanceType", "t4g.Micro", "one of t4g.nano"),
     Bad("config", "airgap:fileShare", "1", "true or false"),
+    Bad("config", "airgap:asleep", "yes", "true or false"),
     Bad("config", "airgap:fileShare", "true", "the SSM host is the share's only client",
         {"ssmHost": False, "bastionForwardPorts": []}),
     Bad("config", "airgap:ssmHost", "false", "at least one workload", {**NO_WORKLOAD, "bastion": "off"}),

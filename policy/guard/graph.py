@@ -21,6 +21,8 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 INSTANCE = "aws:ec2/instance:Instance"
+# Terraform's aws_ec2_instance_state; pulumi-aws files it under ec2transitgateway.
+INSTANCE_STATE = "aws:ec2transitgateway/instanceState:InstanceState"
 PROFILE = "aws:iam/instanceProfile:InstanceProfile"
 ROLE = "aws:iam/role:Role"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"

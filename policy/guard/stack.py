@@ -25,6 +25,7 @@ from guard.graph import (
     FS_POLICY,
     INGRESS,
     INSTANCE,
+    INSTANCE_STATE,
     KMS_KEY,
     MOUNT_TARGET,
     PROFILE,
@@ -234,15 +235,34 @@ def needs(graph: StackGraph, args: StackValidationArgs) -> tuple[Needs, list[str
     return found, unknown
 
 
+def _not_running(graph: StackGraph, consumer: PolicyResource) -> bool:
+    """A stopped instance (its InstanceState says so) or a service at zero tasks: nothing of it runs now."""
+    if consumer.resource_type == SERVICE:
+        return get(consumer.props, "desiredCount") == 0
+    states = graph.fed_by(consumer, "instanceId", INSTANCE_STATE)
+    return bool(states) and all(get(s.props, "state") == "stopped" for s in states)
+
+
+def asleep(graph: StackGraph, consumer: PolicyResource, endpoints: list[PolicyResource]) -> bool:
+    """Asleep: nothing of the consumer runs and its VPC has no interface endpoint at all — the stack removed them on
+    purpose and brings them back with the workload (`pulumi up`). A parked service (zero tasks) in a VPC that keeps
+    its endpoints is not asleep: it is started outside Pulumi (UpdateService) and then needs every one of them."""
+    return _not_running(graph, consumer) and not any(
+        get(e.props, "vpcEndpointType") == "Interface" for e in endpoints)
+
+
 def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violations:
     """Judged per consumer, in its VPC and its region (the region of its own provider; failing that, the one its
-    VPC's endpoints name): a stack with explicit providers or several regions is judged region by region."""
+    VPC's endpoints name): a stack with explicit providers or several regions is judged region by region. An
+    asleep consumer (see `asleep`) needs none until it wakes."""
     consumers, unknown = needs(graph, args)
     endpoints = graph.of(ENDPOINT)
     for consumer, why in consumers:
         vpc = graph.vpc_of(consumer)
         region = graph.region_of(consumer)
         here = [e for e in endpoints if vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn]
+        if asleep(graph, consumer, here):
+            continue
         for service, reason in why.items():
             if not any(_usable(e, region, service) for e in here):
                 half = [e for e in here if _serves(e, region, service)]
