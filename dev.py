@@ -4,8 +4,12 @@
     python3 dev.py plan     # what the dev stack would create, evaluated offline (no AWS account needed)
     python3 dev.py test     # the test suite (ruff, then pytest)
     python3 dev.py bench    # timings of the offline run and the policy pack, dev and 100x dev
-    python3 dev.py bastion forward --stack dev   # port-forward through a deployed stack's bastion (AWS needed)
-    python3 dev.py bastion image --stack dev     # copy the bastion's image into the stack's repository (AWS needed)
+    python3 dev.py session --stack dev           # shell on the SSM host; wakes an asleep stack, then puts it back
+    python3 dev.py bastion forward --stack dev   # port-forward through the bastion; wakes what it needs, the same
+    python3 dev.py sleep --stack dev             # no interface endpoint, host stopped, bastion at 0 (pulumi up)
+    python3 dev.py wake --stack dev              # everything back as it was (pulumi up)
+    python3 dev.py bastion image --stack dev     # copy the bastion's image into the stack's repository
+    (these five need AWS credentials; all but `bastion image` also the pulumi CLI, logged in to the stack's backend)
 
 The first run creates .venv/ (the same virtualenv Pulumi.yaml names) from the pinned requirements; later runs reuse
 it until a requirements file changes. Anything after the command is passed on: `python3 dev.py plan --help`.
@@ -28,6 +32,9 @@ COMMANDS = {
     "plan": ["-m", "offline.plan"],
     "bench": ["-m", "offline.bench"],
     "bastion": ["-m", "ops"],
+    "session": ["-m", "ops", "session"],
+    "sleep": ["-m", "ops", "sleep"],
+    "wake": ["-m", "ops", "wake"],
     "test": None,  # ruff, then pytest; see run_tests
 }
 

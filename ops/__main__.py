@@ -1,7 +1,10 @@
-"""`python -m ops` (or `python3 dev.py bastion ...`): reach a host through the stack's Fargate bastion.
+"""`python -m ops` (or `python3 dev.py bastion|session|sleep|wake ...`): sessions, and the stack's state.
 
-    python -m ops forward --stack dev                 # fill the image if needed, unpark, wait, port-forward
+    python -m ops session --stack dev                 # wake if asleep, shell on the SSM host, back to sleep after
+    python -m ops forward --stack dev                 # wake if needed, fill the image, unpark, port-forward
     python -m ops forward --stack dev --park-after    # ... and park when the session ends, however it ends
+    python -m ops sleep --stack dev                   # airgap:asleep=true and pulumi up
+    python -m ops wake --stack dev                    # airgap:asleep=false and pulumi up
     python -m ops image --stack dev                   # copy the bastion's image into the stack's repository
     python -m ops park --stack dev
 """
@@ -10,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ops import stack_control
 from ops.bastion import ForwardOptions, OpsError, aws_session, forward, image, load_outputs, park, read_stack
+from ops.host import host_session
 
 
 def _port(text: str) -> int:
@@ -32,12 +38,26 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m ops", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
     for name, help_text in (("forward", "port-forward through the bastion"), ("park", "set desired count to 0"),
-                            ("image", "copy the bastion's image into the stack's own ECR repository")):
+                            ("image", "copy the bastion's image into the stack's own ECR repository"),
+                            ("session", "a Session Manager shell on the SSM host, waking the stack if asleep"),
+                            ("sleep", "put the stack to sleep: no interface endpoint, host stopped, bastion at 0"),
+                            ("wake", "wake the stack: endpoints back, host started, bastion as airgap:bastion says")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--stack", default="dev")
-        sub.add_argument("--outputs", type=Path, help="stack outputs saved with `pulumi stack output --json`")
+        if name in ("sleep", "wake"):
+            continue
         sub.add_argument("--profile", help="AWS profile, for the AWS API calls and for `aws ssm start-session` "
                                            "(default: the usual credential chain)")
+        if name in ("session", "forward"):
+            sub.add_argument("--stay-awake", action="store_true",
+                             help="leave the stack as the session needed it (awake) instead of returning it to the "
+                                  "state it was found in")
+        if name == "session":
+            sub.add_argument("--timeout", type=float, default=600,
+                             help="seconds to wait for the host to connect to Session Manager (600)")
+            continue
+        sub.add_argument("--outputs", type=Path, help="stack outputs saved with `pulumi stack output --json` (then "
+                                                      "the stack is used as it is: nothing is woken)")
         if name == "forward":
             sub.add_argument("--host", help="address (or name, e.g. ssm-host) the bastion may reach "
                                             "(default: the first in the stack output bastionTargets)")
@@ -53,22 +73,56 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _forward(args: argparse.Namespace, outputs: dict, park_after: bool) -> int:
+    stack = read_stack(args.stack, outputs)
+    session = aws_session(args.profile, stack.region)
+    http = requests.Session()
+    http.headers["User-Agent"] = "airgap-image-copy"
+    options = ForwardOptions(host=args.host, port=args.port, local_port=args.local_port, timeout=args.timeout,
+                             park_after=park_after, fill_image=not args.no_fill, profile=args.profile)
+    return forward(stack, session, options, http=http)
+
+
+def run(args: argparse.Namespace,
+        open_stack: Callable[[str], stack_control.Stack] = stack_control.open_stack) -> int:
+    if args.command in ("sleep", "wake"):
+        control = open_stack(args.stack)
+        found = stack_control.current_state(control)
+        return stack_control.settle(control, stack_control.State(args.command == "sleep", found.bastion), print)
+    if args.command == "session":
+        control = open_stack(args.stack)
+        return stack_control.hold(
+            control, stack_control.for_host_session,
+            lambda outputs: host_session(outputs, aws_session(args.profile, str(outputs.get("region"))),
+                                         stack=args.stack, profile=args.profile, timeout=args.timeout),
+            stay_awake=args.stay_awake)
+    if args.command == "forward" and args.outputs is None:
+        control = open_stack(args.stack)
+        found = stack_control.current_state(control)
+        # What forward woke it goes back to sleep or off: park the task first (a plain `pulumi up` would not
+        # stop a task started outside Pulumi — it compares the program with its record, not with AWS).
+        restores = stack_control.for_forward(found) != found and not args.stay_awake
+        return stack_control.hold(control, stack_control.for_forward,
+                                  lambda outputs: _forward(args, outputs, args.park_after or restores),
+                                  stay_awake=args.stay_awake)
+    outputs = load_outputs(args.stack, args.outputs)
+    if args.command == "forward":
+        return _forward(args, outputs, args.park_after)
+    stack = read_stack(args.stack, outputs)
+    session = aws_session(args.profile, stack.region)
+    if args.command == "park":
+        park(stack, session)
+        return 0
+    http = requests.Session()
+    http.headers["User-Agent"] = "airgap-image-copy"
+    image(stack, session, http)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        stack = read_stack(args.stack, load_outputs(args.stack, args.outputs))
-        session = aws_session(args.profile, stack.region)
-        if args.command == "park":
-            park(stack, session)
-            return 0
-        http = requests.Session()
-        http.headers["User-Agent"] = "airgap-image-copy"
-        if args.command == "image":
-            image(stack, session, http)
-            return 0
-        options = ForwardOptions(host=args.host, port=args.port, local_port=args.local_port, timeout=args.timeout,
-                                 park_after=args.park_after, fill_image=not args.no_fill, profile=args.profile)
-        return forward(stack, session, options, http=http)
+        return run(args)
     except OpsError as err:
         print(f"airgap: {err}", file=sys.stderr)
         return 2

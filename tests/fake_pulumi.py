@@ -1,0 +1,227 @@
+"""A stand-in for the `pulumi` CLI, at the process boundary the Automation API drives: the commands it runs
+(version, stack select, config, up, stack output, stack history), their arguments, output and exit codes, and the
+engine events `up` streams (to an `--event-log` file, or over gRPC to `tcp://…` as CLIs after 3.205 do).
+
+Its "AWS" is a JSON world file: which interface endpoints exist, whether the host runs, the bastion's task count.
+`up` moves the world to what the stack's config says, one resource step at a time, as the engine orders them
+(creates and in-place updates in dependency order, deletes last). Knobs, from the environment:
+
+    FAKE_PULUMI_STATE       the JSON file holding stacks, config, world, and every call made
+    FAKE_PULUMI_VERSION     what `pulumi version` prints (default 3.272.0, which streams events over gRPC)
+    FAKE_PULUMI_INTERRUPT   "N:K": during the N-th `up`, after K steps, send SIGINT to the parent — a Ctrl-C
+    FAKE_PULUMI_FAIL        "N:K": the N-th `up` fails at step K+1 with an AWS error
+
+On SIGINT `up` does what the real CLI does on the first Ctrl-C: it finishes the step in flight, records it, and
+exits non-zero with "update canceled".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+STATE = Path(os.environ["FAKE_PULUMI_STATE"])
+HOST_ENDPOINTS = ["ssm", "ssmmessages"]
+BASTION_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs"]
+PROJECT = "airgap"
+
+
+def load() -> dict[str, Any]:
+    return json.loads(STATE.read_text())
+
+
+def save(state: dict[str, Any]) -> None:
+    STATE.write_text(json.dumps(state, indent=1))
+
+
+def option(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args else None
+
+
+def wanted_world(config: dict[str, str]) -> dict[str, Any]:
+    asleep = config.get("airgap:asleep", "false") == "true"
+    bastion = config.get("airgap:bastion", "parked")
+    endpoints = [] if asleep else HOST_ENDPOINTS + (BASTION_ENDPOINTS if bastion != "off" else [])
+    return {"endpoints": endpoints, "host": "stopped" if asleep else "running",
+            "bastion": None if bastion == "off" else (1 if bastion == "on" and not asleep else 0)}
+
+
+def outputs(stack: str, config: dict[str, str], world: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"region": config.get("aws:region", "ap-northeast-1"),
+                           "state": "asleep" if config.get("airgap:asleep") == "true" else "awake",
+                           "ssmHostInstanceId": "i-0123456789abcdef0", "ssmHostPrivateIp": "10.40.0.10",
+                           "endpointServices": world["endpoints"]}
+    if world["bastion"] is not None:
+        out.update({"bastionCluster": f"{PROJECT}-{stack}-bastion", "bastionService": f"{PROJECT}-{stack}-bastion",
+                    "bastionTargets": [{"name": "ssm-host", "address": "10.40.0.10", "ports": [8080]}]})
+    return out
+
+
+def steps(world: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """(op, type, name, change) in the engine's order: creates, then the host and the service, deletes last."""
+    plan: list[tuple[str, str, str, Any]] = []
+    if world["bastion"] is None and wanted["bastion"] is not None:
+        plan.append(("create", "aws:ecs/service:Service", "bastion", ("bastion", wanted["bastion"])))
+    plan += [("create", "aws:ec2/vpcEndpoint:VpcEndpoint", e, ("endpoint+", e))
+             for e in wanted["endpoints"] if e not in world["endpoints"]]
+    if world["host"] != wanted["host"]:
+        plan.append(("update", "aws:ec2transitgateway/instanceState:InstanceState", "ssm-host",
+                     ("host", wanted["host"])))
+    if world["bastion"] is not None and wanted["bastion"] is not None and world["bastion"] != wanted["bastion"]:
+        plan.append(("update", "aws:ecs/service:Service", "bastion", ("bastion", wanted["bastion"])))
+    plan += [("delete", "aws:ec2/vpcEndpoint:VpcEndpoint", e, ("endpoint-", e))
+             for e in world["endpoints"] if e not in wanted["endpoints"]]
+    if world["bastion"] is not None and wanted["bastion"] is None:
+        plan.append(("delete", "aws:ecs/service:Service", "bastion", ("bastion", None)))
+    return plan
+
+
+def apply(world: dict[str, Any], change: tuple[str, Any]) -> None:
+    kind, value = change
+    if kind == "endpoint+":
+        world["endpoints"].append(value)
+    elif kind == "endpoint-":
+        world["endpoints"].remove(value)
+    elif kind == "host":
+        world["host"] = value
+    elif kind == "bastion":
+        world["bastion"] = value
+
+
+class Events:
+    """Engine events, as they happen: appended to the event-log file, or streamed over gRPC (pulumirpc.Events)."""
+
+    def __init__(self, target: str | None) -> None:
+        self.target, self.sequence = target, 0
+        self.queue: queue.Queue[str | None] = queue.Queue()
+        self.stream: threading.Thread | None = None
+        if target and target.startswith("tcp://"):
+            self.stream = threading.Thread(target=self._stream, daemon=True)
+            self.stream.start()
+
+    def _stream(self) -> None:
+        import grpc
+        from pulumi.runtime.proto import events_pb2, events_pb2_grpc
+
+        def requests() -> Iterator[Any]:
+            while (line := self.queue.get()) is not None:
+                yield events_pb2.EventRequest(event=line)
+
+        assert self.target is not None
+        with grpc.insecure_channel(self.target[len("tcp://"):]) as channel:
+            events_pb2_grpc.EventsStub(channel).StreamEvents(requests())
+
+    def send(self, body: dict[str, Any]) -> None:
+        self.sequence += 1
+        line = json.dumps({"sequence": self.sequence, "timestamp": int(time.time()), **body})
+        if self.stream is not None:
+            self.queue.put(line)
+        elif self.target:
+            with open(self.target, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.queue.put(None)
+            self.stream.join(timeout=10)
+
+
+class Cancel:
+    requested = False
+
+    @classmethod
+    def on_sigint(cls, *_: Any) -> None:
+        cls.requested = True
+
+
+def up(stack: str, args: list[str], state: dict[str, Any]) -> int:
+    signal.signal(signal.SIGINT, Cancel.on_sigint)
+    state["ups"] = state.get("ups", 0) + 1
+    number = state["ups"]
+    save(state)
+    interrupt = os.environ.get("FAKE_PULUMI_INTERRUPT", "")
+    fail = os.environ.get("FAKE_PULUMI_FAIL", "")
+    config, world = state["stacks"][stack]["config"], state["stacks"][stack]["world"]
+    events = Events(option(args, "--event-log"))
+    events.send({"preludeEvent": {"config": config}})
+    done = 0
+    for op, type_, name, change in steps(world, wanted_world(config)):
+        if fail and fail.split(":")[0] == str(number) and done == int(fail.split(":")[1]):
+            events.send({"diagnosticEvent": {"severity": "error", "message": f"creating {name}: "
+                                             "operation error EC2: CreateVpcEndpoint, api error Throttling"}})
+            save(state)
+            events.close()
+            print(f"error: update failed: creating {name}: api error Throttling", file=sys.stderr)
+            return 255
+        urn = f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
+        meta = {"op": op, "urn": urn, "type": type_, "provider": ""}
+        events.send({"resourcePreEvent": {"metadata": meta}})
+        apply(world, change)
+        save(state)
+        events.send({"resOutputsEvent": {"metadata": meta}})
+        done += 1
+        if interrupt and interrupt.split(":")[0] == str(number) and done == int(interrupt.split(":")[1]):
+            os.kill(os.getppid(), signal.SIGINT)  # the operator's Ctrl-C, reaching the driving process
+            for _ in range(200):  # the driver passes it on
+                if Cancel.requested:
+                    break
+                time.sleep(0.01)
+        if Cancel.requested:
+            break
+    events.send({"summaryEvent": {"resourceChanges": {"update": done}, "durationSeconds": 1}})
+    events.close()
+    state["stacks"][stack]["last"] = "canceled" if Cancel.requested else "succeeded"
+    save(state)
+    if Cancel.requested:
+        print("error: update canceled", file=sys.stderr)
+        return 255
+    print(f"Resources: {done} changed")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = [a for a in argv if a != "--non-interactive"]
+    state = load()
+    state.setdefault("calls", []).append(args)
+    save(state)
+    if args[:1] == ["version"]:
+        print("v" + os.environ.get("FAKE_PULUMI_VERSION", "3.272.0"))
+        return 0
+    stack = option(args, "--stack")
+    if stack not in state["stacks"]:
+        print(f"error: no stack named '{stack}' found", file=sys.stderr)
+        return 255
+    entry = state["stacks"][stack]
+    if args[:2] == ["stack", "select"]:
+        return 0
+    if args[:1] == ["config"] and len(args) > 1 and args[1] == "set":
+        entry["config"][args[2]] = args[args.index("--") + 1]
+        save(state)
+        return 0
+    if args[:1] == ["config"] and "--json" in args:
+        print(json.dumps({k: {"value": v, "secret": False} for k, v in entry["config"].items()}))
+        return 0
+    if args[:1] == ["up"]:
+        return up(stack, args, state)
+    if args[:2] == ["stack", "output"]:
+        print(json.dumps(outputs(stack, entry["config"], entry["world"])))
+        return 0
+    if args[:2] == ["stack", "history"]:
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        print(json.dumps([{"kind": "update", "startTime": now, "endTime": now, "message": "", "environment": {},
+                           "config": {}, "result": entry.get("last", "succeeded"), "version": state["ups"]}]))
+        return 0
+    print(f"fake pulumi: unsupported command {args}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
