@@ -32,11 +32,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.connections import Connections
-from components.endpoints import VpcEndpoints
+from components.endpoints import EndpointAccess
 from components.iam import PARTITION, role_policy, service_role, statement
 from components.image_reference import EcrImage
 from components.naming import PhysicalNames
-from components.network import PrivateNetwork
+from components.network import Network
 
 CONTAINER = "bastion"
 # The platform the copied image is taken for: Graviton Fargate costs less, and Amazon Linux is multi-arch.
@@ -45,7 +45,7 @@ COPIED_PLATFORM = ("linux/arm64", "ARM64")
 
 @dataclass(frozen=True)
 class FargateBastionArgs:
-    network: PrivateNetwork
+    network: Network
     region: str
     names: PhysicalNames
     mode: Literal["parked", "on"]
@@ -59,7 +59,7 @@ class FargateBastionArgs:
     # A private ECR image URI the user maintains instead; then the stack owns no repository.
     image: str | None = None
     # The endpoints its tasks pull, log and talk through: connected before the service exists.
-    endpoints: VpcEndpoints | None = None
+    endpoints: EndpointAccess | None = None
     # Encrypt the exec channel and both log groups with a key of the stack's own.
     kms: bool = False
     # Asleep: no task whatever the mode (its endpoints are gone); waking restores the mode's count.
@@ -169,7 +169,7 @@ class FargateBastion(pulumi.ComponentResource):
         )
 
         self.connections = Connections.with_new_group(
-            "bastion", vpc_id=args.network.vpc.id, owner=self,
+            "bastion", vpc_id=args.network.vpc_id, owner=self,
             description="Fargate bastion: no inbound; outbound only to the endpoints and forwarding targets",
         )
         group = self.connections.group
@@ -185,7 +185,7 @@ class FargateBastion(pulumi.ComponentResource):
             desired_count=1 if args.mode == "on" and not args.asleep else 0,
             enable_execute_command=True,  # without it the target never connects (TargetNotConnected)
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                subnets=[s.id for s in args.network.subnets.values()],
+                subnets=list(args.network.subnet_ids_by_zone.values()),
                 security_groups=[group.id],
                 assign_public_ip=False,
             ),

@@ -53,6 +53,8 @@ KEYS: dict[str, Key] = {
     "includeEc2Messages": Key("boolean", False),
     "s3Buckets": Key("string-list", []),
     "asleep": Key("boolean", False),
+    "role": Key("string", "all"),
+    "networkStack": Key("string", ""),
     "ssmHost": Key("boolean", True),
     "ssmHostInstanceType": Key("string", "t4g.micro"),
     "fileShare": Key("boolean", True),
@@ -71,6 +73,7 @@ KEYS: dict[str, Key] = {
 }
 
 EndpointPlacement = Literal["every-az", "single-az"]
+Role = Literal["all", "network", "workloads"]
 BastionMode = Literal["off", "parked", "on"]
 
 _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso", "eusc-", "eu-isoe")
@@ -95,6 +98,35 @@ class EndpointOffer:
     policy_supported: bool  # whether the endpoint accepts an endpoint policy
 
 
+@dataclass(frozen=True)
+class NetworkOffer:
+    """What a network stack (airgap:role network) offers the workload stacks that name it: its stack outputs."""
+
+    stack: str
+    region: str
+    vpc_id: str
+    vpc_cidr: str
+    subnets: Mapping[str, str]  # AZ -> isolated subnet id
+    endpoint_group_id: str
+    s3_prefix_list_id: str
+    endpoint_services: tuple[str, ...]  # the endpoints that exist now (an asleep network has only the gateway)
+    state: str
+
+    OUTPUTS = ("region", "vpcId", "vpcCidr", "subnetIdsByZone", "endpointGroupId", "s3PrefixListId",
+               "endpointServices", "state")
+
+    @classmethod
+    def read(cls, stack: str, outputs: Mapping[str, Any]) -> NetworkOffer | list[str]:
+        """The offer, or the outputs that are missing (a stack that is not a deployed airgap network stack)."""
+        missing = [k for k in cls.OUTPUTS if outputs.get(k) in (None, "")]
+        if missing:
+            return missing
+        return cls(stack, str(outputs["region"]), str(outputs["vpcId"]), str(outputs["vpcCidr"]),
+                   {str(k): str(v) for k, v in dict(outputs["subnetIdsByZone"]).items()},
+                   str(outputs["endpointGroupId"]), str(outputs["s3PrefixListId"]),
+                   tuple(str(s) for s in outputs["endpointServices"]), str(outputs["state"]))
+
+
 class AwsLookups(Protocol):
     """The facts about the account and region that config validation needs from AWS (invokes, in `load`)."""
 
@@ -108,6 +140,10 @@ class AwsLookups(Protocol):
 
     def account_id(self) -> str:
         """The account the stack deploys into."""
+        ...
+
+    def network_outputs(self, stack: str) -> Mapping[str, Any]:
+        """The outputs of the network stack a workload stack names (empty if it has none)."""
         ...
 
 
@@ -145,6 +181,9 @@ class Settings:
     endpoints_overridden: bool
     include_ec2_messages: bool
     s3_buckets: tuple[str, ...]
+    # all: network and workloads in one stack; network: only the network; workloads: on `network`'s network.
+    role: Role
+    network: NetworkOffer | None
     # Asleep: no interface endpoint, the host stopped, the bastion at 0; data and the (free) S3 gateway kept.
     asleep: bool
     ssm_host: bool
@@ -168,6 +207,11 @@ class Settings:
         so adding or removing an AZ never renumbers (and so never replaces) the others."""
         slot = _zone_slot(zone)
         return list(self.vpc_cidr.subnets(new_prefix=self.subnet_prefix_length))[slot]
+
+    @property
+    def endpoints_present(self) -> tuple[str, ...]:
+        """The endpoints that exist while the stack is in its configured state (asleep: only the gateway)."""
+        return tuple(n for n in self.endpoints if not self.asleep or ENDPOINT_SERVICES[n].kind != "Interface")
 
     @property
     def workloads(self) -> tuple[Literal["ssm-host", "bastion"], ...]:
@@ -397,10 +441,28 @@ def parse(
         p.bad("airgap:flowLogRetentionDays", v["flowLogRetentionDays"], "days from 1 to 3650 before the flow log "
               "files are deleted")
 
+    role = v["role"] if ok["role"] else "all"
+    if role not in ("all", "network", "workloads"):
+        p.bad("airgap:role", role, '"all" (network and workloads in this stack), "network" (only the VPC, '
+              'endpoints and S3 gateway, for workload stacks to use) or "workloads" (on airgap:networkStack\'s '
+              "network)")
+        role = "all"
+    network_stack = v["networkStack"] if ok["networkStack"] else ""
+    if role == "workloads" and not network_stack:
+        p.bad("airgap:networkStack", network_stack, 'the network stack to run on, as `pulumi stack ls` names it: '
+              '"net" in this project, or "<org>/airgap/net"')
+    elif network_stack and role != "workloads":
+        p.bad("airgap:networkStack", network_stack, '"" unless airgap:role is "workloads"')
+    elif network_stack and not re.fullmatch(r"([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+", network_stack):
+        p.bad("airgap:networkStack", network_stack, 'a stack name: "net", "<project>/net" or "<org>/<project>/net"')
+    if role == "workloads" and v["s3Buckets"]:
+        p.bad("airgap:s3Buckets", v["s3Buckets"], "[] in a workload stack: the S3 gateway belongs to the network "
+              "stack; set it there")
+
     if v["fileShare"] is True and v["ssmHost"] is False:
         p.bad("airgap:fileShare", True, "false while airgap:ssmHost is false (the SSM host is the share's only "
               "client)")
-    if v["ssmHost"] is False and v["bastion"] == "off":
+    if v["ssmHost"] is False and v["bastion"] == "off" and role != "network":
         p.items.append("airgap:ssmHost = false and airgap:bastion = \"off\": expected at least one workload — the "
                        "stack would be endpoints that bill every hour for nothing to use them (set airgap:ssmHost "
                        "to true or airgap:bastion to parked)")
@@ -415,10 +477,16 @@ def parse(
     if p.items:
         raise ConfigError(p.items)
 
-    # Only now: AWS is asked (in a real preview, with the stack's credentials).
+    # Only now: AWS (and for a workload stack, the network stack) is asked, with the stack's credentials.
     assert vpc is not None and prefix is not None and region is not None
-    available = sorted(aws.zones())
-    if explicit:
+    offer = _network_offer(network_stack, region, needed, v["asleep"] is True, aws, p) \
+        if role == "workloads" else None
+    if p.items:
+        raise ConfigError(p.items)
+    available = list(offer.subnets) if offer is not None else sorted(aws.zones())
+    if offer is not None:
+        zones = tuple(available)
+    elif explicit:
         for i, zone in enumerate(explicit):
             if zone not in available:
                 p.bad(f"airgap:availabilityZones[{i}]", zone, f"a zone this account has in {region} and that needs "
@@ -427,7 +495,7 @@ def parse(
     else:
         zones = _resolve_zones(v["azCount"], available, p)
     capacity = 2 ** (prefix - vpc.prefixlen)
-    crowded = [z for z in zones if _zone_slot(z) >= capacity]
+    crowded = [z for z in zones if _zone_slot(z) >= capacity] if offer is None else []
     if crowded:
         p.bad("airgap:vpcCidr", str(vpc), f"room for a /{prefix} subnet in zone {crowded[0]} (subnets are slotted "
               f"by zone letter; {vpc} holds {capacity} of them): a larger VPC or a longer subnetPrefixLength")
@@ -440,7 +508,9 @@ def parse(
 
     overridden = bool(chosen)
     endpoints = tuple(name for name in ENDPOINT_SERVICES if name in chosen) if overridden else needed
-    endpoint_zones, policy_supported = _place_endpoints(endpoints, zones, v["endpointPlacement"], region, aws, p)
+    # A workload stack places no endpoint: it uses the network stack's.
+    endpoint_zones, policy_supported = _place_endpoints(endpoints, zones, v["endpointPlacement"], region, aws, p) \
+        if offer is None else ({}, {})
     if p.items:
         raise ConfigError(p.items)
     return Settings(
@@ -448,7 +518,7 @@ def parse(
         names=PhysicalNames(project, stack),
         region=region,
         account=account,
-        vpc_cidr=vpc,
+        vpc_cidr=ipaddress.IPv4Network(offer.vpc_cidr) if offer is not None else vpc,
         subnet_prefix_length=prefix,
         availability_zones=zones,
         endpoint_placement=v["endpointPlacement"],
@@ -459,6 +529,8 @@ def parse(
         include_ec2_messages=v["includeEc2Messages"],
         s3_buckets=tuple(v["s3Buckets"]),
         asleep=v["asleep"],
+        role=role,
+        network=offer,
         ssm_host=v["ssmHost"],
         ssm_host_instance_type=v["ssmHostInstanceType"],
         file_share=v["fileShare"],
@@ -475,6 +547,32 @@ def parse(
         flow_log_retention_days=v["flowLogRetentionDays"],
         production=v["production"],
     )
+
+
+def _network_offer(stack: str, region: str, needed: Sequence[str], asleep: bool, aws: AwsLookups,
+                   p: _Problems) -> NetworkOffer | None:
+    """Read the network stack a workload stack runs on, and check it offers what the workloads need — before
+    anything is registered, so a workload stack never half-deploys onto a network that cannot serve it."""
+    try:
+        outputs = aws.network_outputs(stack)
+    except Exception as err:  # the engine's answer for a stack that does not exist or cannot be read
+        p.bad("airgap:networkStack", stack, f"a stack this backend has and you may read (Pulumi said: {err})")
+        return None
+    offer = NetworkOffer.read(stack, outputs)
+    if isinstance(offer, list):
+        p.bad("airgap:networkStack", stack, "a deployed network stack (airgap:role network): its outputs lack "
+              f"{', '.join(offer)}" + (" — it has no outputs at all: `pulumi up` it first" if not outputs else ""))
+        return None
+    if offer.region != region:
+        p.bad("airgap:networkStack", stack, f"a network in this stack's region {region} (it is in {offer.region})")
+        return None
+    missing = [n for n in needed if n not in offer.endpoint_services]
+    if missing and not asleep:
+        hint = (f"it is asleep: `python3 dev.py wake --stack {stack}`" if offer.state == "asleep" else
+                f"add them to its airgap:endpoints (or leave that empty) and `pulumi up --stack {stack}`")
+        p.bad("airgap:networkStack", stack, f"a network stack that offers every endpoint this stack's workloads "
+              f"need; it lacks {', '.join(missing)} ({hint})")
+    return offer
 
 
 def _resolve_zones(count: int, available: Sequence[str], p: _Problems) -> tuple[str, ...]:
@@ -558,3 +656,10 @@ class _ProviderLookups:
         import pulumi_aws as aws
 
         return aws.get_caller_identity().account_id
+
+    def network_outputs(self, stack: str) -> Mapping[str, Any]:
+        # The engine's built-in provider answers this invoke with the named stack's outputs, the same read a
+        # StackReference makes (pulumi/pulumi, pkg/resource/deploy/builtins.go: "pulumi:pulumi:readStackOutputs");
+        # as an invoke it returns them here, in order, before anything is registered.
+        found = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": stack})
+        return dict((found.value or {}).get("outputs") or {})

@@ -109,6 +109,14 @@ class PrefixListPeer:
     prefix_list_id: pulumi.Input[str]
 
 
+@dataclass(frozen=True)
+class ExistingGroup:
+    """A security group this stack does not own (e.g. a network stack's endpoint group), known by its id. Rules
+    may be added to it from here — standalone, so either stack can be destroyed without the other."""
+
+    id: pulumi.Input[str]
+
+
 @dataclass(eq=False)
 class Connections:
     """The security group of one thing (the SSM host, the file share, ...), and the connections allowed to it.
@@ -118,7 +126,7 @@ class Connections:
     """
 
     name: str
-    group: aws.ec2.SecurityGroup
+    group: aws.ec2.SecurityGroup | ExistingGroup
     owner: pulumi.Resource
     _ingress: dict[tuple[str, Port], aws.vpc.SecurityGroupIngressRule] = field(default_factory=dict, repr=False)
     _egress: dict[tuple[str, Port], aws.vpc.SecurityGroupEgressRule] = field(default_factory=dict, repr=False)
@@ -133,6 +141,11 @@ class Connections:
                        owner: pulumi.Resource) -> Connections:
         """The usual start: a new group (no rules at all) for the thing called `name`, owned by `owner`."""
         return cls(name, security_group(name, vpc_id=vpc_id, description=description, parent=owner), owner)
+
+    @classmethod
+    def existing(cls, name: str, group_id: pulumi.Input[str], *, owner: pulumi.Resource) -> Connections:
+        """A group created elsewhere, by id; the rules this stack adds to it are children of `owner`."""
+        return cls(name, ExistingGroup(group_id), owner)
 
     def allow_from(self, other: Connections | PrefixListPeer, port: Port, description: str) -> list[pulumi.Resource]:
         """Let `other` open connections to this thing on `port`: ingress here, and egress on `other`.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +22,12 @@ from components.endpoint_policies import AllowedBucket, gateway_policy, interfac
 from components.network import PrivateNetwork
 
 HTTPS = Port.tcp(443)
+
+
+class EndpointAccess(Protocol):
+    """What a workload asks of the endpoints it uses: VpcEndpoints here, or a SharedNetwork's."""
+
+    def allow_from(self, *consumers: Connections) -> list[pulumi.Resource]: ...
 
 
 @dataclass(frozen=True)

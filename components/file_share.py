@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.connections import Connections
-from components.network import PrivateNetwork
+from components.network import Network
 
 # The POSIX identity every client writes as through the access point (ec2-user's uid/gid on Amazon Linux).
 SHARE_UID = 1000
@@ -22,7 +22,7 @@ SHARE_ROOT = "/share"
 
 @dataclass(frozen=True)
 class FileShareArgs:
-    network: PrivateNetwork
+    network: Network
     # Production stacks protect the file system: `pulumi destroy` stops at it instead of deleting the data.
     protect: bool = False
 
@@ -39,7 +39,7 @@ class FileShare(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.connections = Connections.with_new_group(
-            "file-share", vpc_id=args.network.vpc.id, owner=self,
+            "file-share", vpc_id=args.network.vpc_id, owner=self,
             description="EFS mount targets: NFS from the clients allowed to mount the share",
         )
         group = self.connections.group
@@ -67,11 +67,11 @@ class FileShare(pulumi.ComponentResource):
             aws.efs.MountTarget(
                 f"file-share-{zone}",
                 file_system_id=self.file_system.id,
-                subnet_id=subnet.id,
+                subnet_id=subnet_id,
                 security_groups=[group.id],
                 opts=child,
             )
-            for zone, subnet in args.network.subnets.items()
+            for zone, subnet_id in args.network.subnet_ids_by_zone.items()
         ]
         self.access_point = aws.efs.AccessPoint(
             "file-share",

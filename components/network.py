@@ -7,10 +7,23 @@ internet path this project exists to rule out.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
+
+
+class Network(Protocol):
+    """Where workloads are placed: a VPC and its isolated subnets by AZ. A PrivateNetwork of this stack, or a
+    SharedNetwork (another stack's, through a stack reference)."""
+
+    @property
+    def vpc_id(self) -> pulumi.Input[str]: ...
+
+    @property
+    def subnet_ids_by_zone(self) -> Mapping[str, pulumi.Input[str]]: ...
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             self.route_tables[zone] = table
 
         self.subnet_ids = pulumi.Output.all(*[s.id for s in self.subnets.values()])
+        self._subnet_ids_by_zone = {zone: s.id for zone, s in self.subnets.items()}
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,
@@ -88,3 +102,11 @@ class PrivateNetwork(pulumi.ComponentResource):
                 "routeTableIds": [t.id for t in self.route_tables.values()],
             }
         )
+
+    @property
+    def vpc_id(self) -> pulumi.Output[str]:
+        return self.vpc.id
+
+    @property
+    def subnet_ids_by_zone(self) -> dict[str, pulumi.Output[str]]:
+        return self._subnet_ids_by_zone

@@ -15,23 +15,23 @@ import pulumi_aws as aws
 from components.catalog import INSTANCE_TYPES, al2023_ami_parameter
 from components.connections import Connections, Port
 from components.endpoint_policies import AWS_BUCKETS, SSM_AGENT_BUCKETS
-from components.endpoints import VpcEndpoints
+from components.endpoints import EndpointAccess
 from components.file_share import FileShare
 from components.iam import managed_policy, role_policy, service_role, statement
-from components.network import PrivateNetwork
+from components.network import Network
 
 MOUNT_POINT = "/mnt/share"
 
 
 @dataclass(frozen=True)
 class SsmHostArgs:
-    network: PrivateNetwork
+    network: Network
     region: str
     zone: str
     instance_type: str
     # The endpoints it is managed through, and the share it mounts: connected before the instance is created, so
     # that the agent registers and the mount succeeds at first boot.
-    endpoints: VpcEndpoints | None = None
+    endpoints: EndpointAccess | None = None
     file_share: FileShare | None = None
     # False while the stack is asleep: the instance is stopped, not terminated. A stopped instance bills only its
     # EBS volume, keeps its disk, id, private IP and role, and starts again with `pulumi up` (Amazon EC2 User Guide,
@@ -124,7 +124,7 @@ class SsmHost(pulumi.ComponentResource):
         instance_type = INSTANCE_TYPES[args.instance_type]
 
         self.connections = Connections.with_new_group(
-            "ssm-host", vpc_id=args.network.vpc.id, owner=self,
+            "ssm-host", vpc_id=args.network.vpc_id, owner=self,
             description="SSM host: no inbound except connections allowed to it",
         )
         group = self.connections.group
@@ -162,7 +162,7 @@ class SsmHost(pulumi.ComponentResource):
             "ssm-host",
             ami=ami,
             instance_type=instance_type.name,
-            subnet_id=args.network.subnets[args.zone].id,
+            subnet_id=args.network.subnet_ids_by_zone[args.zone],
             vpc_security_group_ids=[group.id],
             iam_instance_profile=profile.name,
             associate_public_ip_address=False,
