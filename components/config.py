@@ -483,7 +483,7 @@ def parse(
         if role == "workloads" else None
     if p.items:
         raise ConfigError(p.items)
-    available = list(offer.subnets) if offer is not None else sorted(aws.zones())
+    available = sorted(offer.subnets) if offer is not None else sorted(aws.zones())
     if offer is not None:
         zones = tuple(available)
     elif explicit:

@@ -27,6 +27,10 @@ ZONES: dict[str, tuple[str, ...]] = {
 }
 
 
+class ProviderError(Exception):
+    """An error the provider returns for an invoke (the harness hands it to the program as the engine would)."""
+
+
 def _hex(seed: str, n: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:n]
 
@@ -208,7 +212,7 @@ def _endpoint_service(args: dict[str, Any], region: str) -> dict[str, Any]:
     suffix = name.removeprefix(f"com.amazonaws.{region}.")
     if suffix not in INTERFACE_SERVICES or args.get("serviceType", "Interface") != "Interface":
         # What the provider's data source says when the region has no such service.
-        raise Exception("no matching EC2 VPC Endpoint Service found")
+        raise ProviderError("no matching EC2 VPC Endpoint Service found")
     gaps = NOT_OFFERED_IN.get((region, suffix), set())
     zones = [f"{region}{z}" for z in ZONES.get(region, ("a", "b", "c")) if z not in gaps]
     return {"id": name, "serviceName": name, "serviceType": "Interface", "availabilityZones": zones,

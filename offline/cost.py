@@ -68,8 +68,8 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
     cost: dict[str, float] = defaultdict(float)
     endpoint_azs = 0
     stopped = _stopped(cap)
-    # Asleep: no interface endpoint at all, so a parked bastion cannot be unparked for sessions either.
-    asleep = not any(r.inputs.get("vpcEndpointType") == "Interface" for r in cap.of_type(ENDPOINT))
+    # Asleep (as the stack reports it): no endpoint to unpark a parked bastion for sessions with.
+    asleep = cap.exports.get("state") == "asleep"
     for r in cap:
         i = r.inputs
         where = _component(cap, r)

@@ -42,6 +42,11 @@ def _zone_of(cap: Capture, r: Registration, prop: str) -> list[str]:
 
 def picture(cap: Capture) -> Picture:
     subnets = {s.inputs["availabilityZone"]: s.inputs["cidrBlock"] for s in cap.of_type(SUBNET)}
+    network = next((r for r in cap.of_type(graph.STACK_REFERENCE) if (r.state.get("outputs") or {}).get("vpcId")),
+                   None)
+    shared = (network.state.get("outputs") or {}) if network is not None else {}
+    if not cap.of_type("aws:ec2/vpc:Vpc") and shared:  # a workload stack: the network is another stack's
+        subnets = {zone: f"(subnet of {network.name})" for zone in shared.get("subnetIdsByZone") or {}}
     inside: dict[str, list[str]] = defaultdict(list)
     interfaces = [e for e in cap.of_type(graph.ENDPOINT) if e.inputs.get("vpcEndpointType") == "Interface"]
     for zone in subnets:
@@ -61,10 +66,13 @@ def picture(cap: Capture) -> Picture:
     names = sorted({f.source for f in flows} | {f.target for f in flows})
     nodes = {_node_id(n): LABELS.get(n, n) for n in names}
     edges = [(_node_id(f.source), _node_id(f.target), f.port) for f in flows]
-    (vpc,) = cap.of_type("aws:ec2/vpc:Vpc")
+    vpcs = cap.of_type("aws:ec2/vpc:Vpc")
     services = [e.inputs["serviceName"].rsplit(f"{cap.region}.", 1)[-1] for e in cap.of_type(graph.ENDPOINT)]
+    services += [s for s in shared.get("endpointServices") or [] if s not in services]
     mode = cap.config.get("airgap:bastion") if cap.of_type("aws:ecs/service:Service") else None
-    return Picture(vpc.inputs["cidrBlock"], {z: (c, inside[z]) for z, c in sorted(subnets.items())}, nodes, edges,
+    cidr = vpcs[0].inputs["cidrBlock"] if vpcs else f"{shared.get('vpcCidr', '?')} of stack {network.name}" \
+        if network is not None else "?"
+    return Picture(cidr, {z: (c, inside[z]) for z, c in sorted(subnets.items())}, nodes, edges,
                    sorted(services), mode)
 
 

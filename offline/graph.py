@@ -63,15 +63,35 @@ def _one(capture: Capture, rule: Registration, prop: str) -> Registration | None
     return found[0] if found else None
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
+def referenced(capture: Capture) -> dict[str, str]:
+    """Ids of another stack's resources, named as that stack names them: a network stack's endpoint group and
+    S3 prefix list, read from the outputs of this stack's StackReference to it."""
+    names: dict[str, str] = {}
+    for ref in capture.of_type(STACK_REFERENCE):
+        outputs = ref.state.get("outputs") or {}
+        if outputs.get("endpointGroupId"):
+            names[str(outputs["endpointGroupId"])] = f"endpoint-group of {ref.name}"
+        if outputs.get("s3PrefixListId"):
+            names[str(outputs["s3PrefixListId"])] = f"prefix list of s3 of {ref.name}"
+    return names
+
+
 def group_name(capture: Capture, rule: Registration) -> str:
     group = _one(capture, rule, "securityGroupId")
-    return group.name if group else "?"
+    return group.name if group else referenced(capture).get(str(rule.inputs.get("securityGroupId")), "?")
 
 
 def peer_name(capture: Capture, rule: Registration) -> str:
     ref = _one(capture, rule, "referencedSecurityGroupId")
     if ref is not None:
         return ref.name
+    elsewhere = referenced(capture)
+    for key in ("referencedSecurityGroupId", "prefixListId"):
+        if str(rule.inputs.get(key)) in elsewhere:
+            return elsewhere[str(rule.inputs[key])]
     if rule.inputs.get("prefixListId"):
         source = _one(capture, rule, "prefixListId")
         return f"prefix list of {source.name}" if source else f"prefix list {rule.inputs['prefixListId']}"

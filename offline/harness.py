@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import grpc
 import pulumi
 import yaml
 from google.protobuf import json_format
@@ -88,19 +89,37 @@ class Capture:
         return [r for r in self.resources if r.parent == urn]
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+_ProviderError = aws_model.ProviderError
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+
+
 class _Mocks(pulumi_mocks.Mocks):
-    def __init__(self, mode: Mode, region: str, invokes: list[str]) -> None:
-        self.mode, self.region, self.invokes = mode, region, invokes
+    def __init__(self, mode: Mode, region: str, invokes: list[str],
+                 stack_outputs: Mapping[str, Mapping[str, Any]]) -> None:
+        self.mode, self.region, self.invokes, self.stack_outputs = mode, region, invokes, stack_outputs
+
+    def _outputs_of(self, stack: str) -> dict[str, Any]:
+        # The engine's built-in provider: the named stack's outputs, or an error for a stack it cannot find.
+        if stack not in self.stack_outputs:
+            raise LookupError(f"stack '{stack}' not found (offline: no outputs were supplied for it)")
+        return {"name": stack, "outputs": dict(self.stack_outputs[stack]), "secretOutputNames": []}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        if args.typ == STACK_REFERENCE:
+            name = str(args.inputs.get("name") or args.resource_id)
+            return name, self._outputs_of(name)
         if not args.custom:
             return "", {}
-        # Type and name identify a resource in this program (names are unique per type); ids derive from them.
-        seed = f"{args.typ}::{args.name}"
+        # Stack, type and name identify a resource (names are unique per type in a stack); ids derive from them,
+        # so two stacks never share an id.
+        seed = f"{pulumi.get_stack()}::{args.typ}::{args.name}"
         return aws_model.resource_state(args.typ, args.name, seed, args.inputs, self.region, self.mode == "preview")
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         self.invokes.append(args.token)
+        if args.token == READ_STACK_OUTPUTS:
+            return self._outputs_of(str(args.args["name"])), []
         if args.token not in aws_model.INVOKES:
             raise NotImplementedError(
                 f"invoke {args.token} is not modelled offline; add it to offline.aws_model.INVOKES only if the "
@@ -109,12 +128,45 @@ class _Mocks(pulumi_mocks.Mocks):
         return aws_model.INVOKES[args.token](dict(args.args), self.region), []
 
 
+class _EngineError(grpc.RpcError):
+    """An invoke the engine answers with an error: over gRPC, as the real monitor does. (A plain exception from
+    the mocks would be recorded by the SDK as an unhandled RPC failure, which a real engine's error is not: the
+    program may catch it.)"""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self.message
+
+
 class _CapturingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, recording each registration as the engine would receive it."""
 
     def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+
+    def Invoke(self, request: Any) -> Any:
+        try:
+            return super().Invoke(request)
+        except (LookupError, _ProviderError) as err:
+            raise _EngineError(str(err)) from err
+
+    def ReadResource(self, request: Any) -> Any:
+        """A read (a StackReference): the engine holds its state too, and AnalyzeStack sees it."""
+        response = super().ReadResource(request)
+        self.registrations.append(Registration(
+            urn=response.urn, type=request.type, name=request.name, parent=request.parent or None, custom=True,
+            inputs=json_format.MessageToDict(request.properties),
+            state=json_format.MessageToDict(response.properties), id=request.id,
+            dependencies=list(request.dependencies), property_dependencies={}, protect=False,
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else None))
+        return response
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -243,13 +295,19 @@ def capture(
     program: Path | None = None,
     sink: list[Registration] | None = None,
     root: Path = ROOT,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Capture:
     """Run the program for `stack` in `mode` and return every registration. Exceptions from the program (e.g. a
-    ConfigError) propagate, after the runtime has settled; pass `sink` to see what was registered before that."""
+    ConfigError) propagate, after the runtime has settled; pass `sink` to see what was registered before that.
+
+    Other stacks' outputs (for airgap:networkStack) come from `stack_outputs`; failing that, from the plan of the
+    sibling stack of that name in this project, as it would stand after its `pulumi up`."""
     config = stack_config(stack, overrides, root)
     region = config.get("aws:region", "")
     invokes: list[str] = []
-    monitor = _CapturingMonitor(_Mocks(mode, region, invokes))
+    if stack_outputs is None:
+        stack_outputs = sibling_outputs(config, root)
+    monitor = _CapturingMonitor(_Mocks(mode, region, invokes, stack_outputs))
     if sink is not None:
         monitor.registrations = sink
 
@@ -279,6 +337,18 @@ def capture(
         exports=json_format.MessageToDict(exports),
         invokes=invokes,
     )
+
+
+def sibling_outputs(config: Mapping[str, str], root: Path = ROOT) -> dict[str, dict[str, Any]]:
+    """The outputs of the network stack this stack's config names, when that stack's file is in this project: the
+    program run for it in update mode (everything known, as after its `pulumi up`)."""
+    named = config.get(f"{PROJECT}:networkStack", "")
+    if not named:
+        return {}
+    sibling = named.rsplit("/", 1)[-1]
+    if not (root / f"Pulumi.{sibling}.yaml").exists():
+        return {}
+    return {named: capture(sibling, "update", root=root, stack_outputs={}).exports}
 
 
 _STANDALONE = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",

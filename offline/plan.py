@@ -121,6 +121,9 @@ def edge(cap: Capture) -> list[str]:
             for statement in document.get("Statement", []):
                 for arn in statement.get("Resource", []) if isinstance(statement.get("Resource"), list) else []:
                     lines.append(f"{'':<12}   {arn}")
+    if not lines and cap.exports.get("networkStack"):
+        return [f"(the endpoints are the network stack {cap.exports['networkStack']}'s: `python3 dev.py plan --stack "
+                f"{str(cap.exports['networkStack']).rsplit('/', 1)[-1]}` shows what its policies let through)"]
     return lines or ["(no endpoints: nothing leaves the VPC)"]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from pulumi_policy import PolicyResource
 
-from guard.values import get
+from guard.values import UNKNOWN, get, plain
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -36,6 +36,7 @@ KMS_KEY = "aws:kms/key:Key"
 INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
 ROUTE = "aws:ec2/route:Route"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 AWS_PROVIDER = "pulumi:providers:aws"
 
 
@@ -110,6 +111,17 @@ class StackGraph:
                 vpc = self.vpc_of(subnet)
                 if vpc is not None:
                     return vpc
+        return None
+
+    def network_offer(self, r: PolicyResource) -> dict | None:
+        """For a resource of a workload stack: the outputs of the network stack (read through a StackReference)
+        whose VPC its security groups are in — what that stack says it offers (endpointServices, endpointGroupId,
+        s3PrefixListId, region). None when its VPC is not another stack's."""
+        vpc_ids = {get(g.props, "vpcId") for g in self.groups_of(r)} - {None, UNKNOWN}
+        for ref in self.of(STACK_REFERENCE):
+            outputs = plain(get(ref.props, "outputs"))
+            if isinstance(outputs, dict) and outputs.get("vpcId") in vpc_ids:
+                return outputs
         return None
 
     def groups_of(self, r: PolicyResource) -> list[PolicyResource]:

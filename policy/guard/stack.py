@@ -161,8 +161,10 @@ class Flows:
         return any(urns & {p.urn for p in e.peers} or any(_cidr_reaches_vpc(c, self.vpc_cidrs) for c in e.view.cidrs)
                    for e in self._on(target, "ingress", port))
 
-    def egress_to_s3(self, sources: list[PolicyResource]) -> bool:
+    def egress_to_s3(self, sources: list[PolicyResource], prefix_list_id: str = "") -> bool:
+        """443 out to S3's prefix list (of a gateway in this stack, or `prefix_list_id`: another stack's)."""
         return any(any(_is_s3_gateway(p) for p in e.prefix_sources) or any(c in ANYWHERE for c in e.view.cidrs)
+                   or (prefix_list_id and get(e.rule.props, "prefixListId") == prefix_list_id)
                    for s in sources for e in self._on(s, "egress", 443))
 
 
@@ -243,12 +245,13 @@ def _not_running(graph: StackGraph, consumer: PolicyResource) -> bool:
     return bool(states) and all(get(s.props, "state") == "stopped" for s in states)
 
 
-def asleep(graph: StackGraph, consumer: PolicyResource, endpoints: list[PolicyResource]) -> bool:
+def asleep(graph: StackGraph, consumer: PolicyResource, endpoints: list[PolicyResource],
+           offered: set[str] | None = None) -> bool:
     """Asleep: nothing of the consumer runs and its VPC has no interface endpoint at all — the stack removed them on
     purpose and brings them back with the workload (`pulumi up`). A parked service (zero tasks) in a VPC that keeps
     its endpoints is not asleep: it is started outside Pulumi (UpdateService) and then needs every one of them."""
     return _not_running(graph, consumer) and not any(
-        get(e.props, "vpcEndpointType") == "Interface" for e in endpoints)
+        get(e.props, "vpcEndpointType") == "Interface" for e in endpoints) and not (offered or set()) - {"s3"}
 
 
 def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violations:
@@ -261,9 +264,16 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
         vpc = graph.vpc_of(consumer)
         region = graph.region_of(consumer)
         here = [e for e in endpoints if vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn]
-        if asleep(graph, consumer, here):
+        # On another stack's network: what that stack says it offers (its outputs, through the StackReference).
+        offer = graph.network_offer(consumer)
+        if offer and region is None:
+            region = offer.get("region")
+        offered = set(offer.get("endpointServices") or []) if offer and offer.get("region") == region else set()
+        if asleep(graph, consumer, here, offered):
             continue
         for service, reason in why.items():
+            if service in offered:
+                continue
             if not any(_usable(e, region, service) for e in here):
                 half = [e for e in here if _serves(e, region, service)]
                 elsewhere = sorted({r for e in here for r, s in [endpoint_service(e)] if s == service and r})
@@ -289,6 +299,9 @@ def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Viola
         interfaces = [e for e in graph.of(ENDPOINT) if get(e.props, "vpcEndpointType") == "Interface"
                       and (vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn)]
         endpoint_groups = {g.urn: g for e in interfaces for g in graph.groups_of(e)}.values()
+        offer = graph.network_offer(consumer)
+        if offer and set(offer.get("endpointServices") or []) - {"s3"} and offer.get("endpointGroupId"):
+            yield from _shared_group_reachability(graph, consumer, groups, str(offer["endpointGroupId"]))
         for target in endpoint_groups:
             if not flows.egress(groups, target, 443):
                 yield fix(f"cannot send 443 to endpoint group '{target.name}': no egress rule on its groups "
@@ -301,12 +314,35 @@ def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Viola
                           f"SecurityGroup '{target.name}'",
                           "endpoints.allow_from(<its Connections>) adds the ingress and the matching egress"), \
                     target.urn
-        if any(_is_s3_gateway(e) and (vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn)
-               for e in graph.of(ENDPOINT)) and not flows.egress_to_s3(groups):
+        shared_s3 = str((offer or {}).get("s3PrefixListId") or "") if "s3" in ((offer or {}).get(
+            "endpointServices") or []) else ""
+        if (any(_is_s3_gateway(e) and (vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn)
+                for e in graph.of(ENDPOINT)) or shared_s3) and not flows.egress_to_s3(groups, shared_s3):
             yield fix("cannot reach S3 through the gateway: no 443 egress to the S3 prefix list (ECR layers and "
                       "dnf repositories live in S3)", label(consumer),
                       "endpoints.allow_from(<its Connections>) also allows 443 to the gateway's prefix list"), \
                 consumer.urn
+
+
+def _shared_group_reachability(graph: StackGraph, consumer: PolicyResource, groups: list[PolicyResource],
+                               group_id: str) -> Violations:
+    """The network stack's endpoint group, known here only by its id: the workload stack must add both halves —
+    443 out of the consumer's group to that id, and 443 into that id from the consumer's group."""
+    urns = {g.urn for g in groups}
+    out = any(get(r.props, "referencedSecurityGroupId") == group_id
+              and rules_of(r.resource_type, r.props)[0].covers(443)
+              and any(g.urn in urns for g in graph.feeds(r, "securityGroupId", SG)) for r in graph.of(EGRESS))
+    into = any(get(r.props, "securityGroupId") == group_id and rules_of(r.resource_type, r.props)[0].covers(443)
+               and any(g.urn in urns for g in graph.feeds(r, "referencedSecurityGroupId", SG))
+               for r in graph.of(INGRESS))
+    if not out:
+        yield fix(f"cannot send 443 to the network stack's endpoint group {group_id}: no egress rule on its groups "
+                  f"({_names(groups)})", label(consumer),
+                  "network.allow_from(<its Connections>) adds both halves"), consumer.urn
+    if not into:
+        yield fix(f"the network stack's endpoint group {group_id} does not admit 443 from its groups "
+                  f"({_names(groups)}): a workload stack adds that ingress rule itself", label(consumer),
+                  "network.allow_from(<its Connections>) adds both halves"), consumer.urn
 
 
 def _share_groups(graph: StackGraph, fs: PolicyResource) -> list[PolicyResource]:
