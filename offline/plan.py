@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,7 +21,7 @@ from components import endpoint_policies
 from components.config import ConfigError
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
-from offline.harness import MODES, ROOT, Capture, Registration, capture, load_yaml
+from offline.harness import MODES, ROOT, Capture, Registration, capture, load_yaml, stack_config
 
 
 def _on(flag: object) -> str:
@@ -166,15 +167,16 @@ def _yaml(value: object) -> list[str]:
     return yaml.safe_dump(value, sort_keys=True, width=200).rstrip().splitlines()
 
 
-def cost_lines(cap: Capture, overrides: dict[str, object]) -> list[str]:
+def cost_lines(cap: Capture, overrides: dict[str, object],
+               stack_outputs: dict[str, dict[str, Any]] | None = None) -> list[str]:
     """The stack in each state it can be put in, priced side by side, and a working month."""
     asleep = load_yaml(cap.config.get("airgap:asleep", "false")) is True
     mode = load_yaml(cap.config.get("airgap:bastion", "parked"))
     configured = "asleep" if asleep else mode
     wanted = {"on": {"bastion": "on", "asleep": False}, "parked": {"bastion": "parked", "asleep": False},
               "off": {"bastion": "off", "asleep": False}, "asleep": {"asleep": True}}
-    estimates = {state: cost.estimate(cap if state == configured else capture(cap.stack, cap.mode,
-                                                                           {**overrides, **change}))
+    estimates = {state: cost.estimate(cap if state == configured else capture(
+        cap.stack, cap.mode, {**overrides, **change}, stack_outputs=stack_outputs))
                  for state, change in wanted.items()}
     # Working: awake with sessions running (the bastion too, if the stack has one) for the awake hours.
     working_awake = "off" if mode == "off" else "on"
@@ -182,7 +184,8 @@ def cost_lines(cap: Capture, overrides: dict[str, object]) -> list[str]:
     return cost.render(configured, estimates)
 
 
-def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, object] | None = None) -> str:
+def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, object] | None = None,
+           stack_outputs: dict[str, dict[str, Any]] | None = None) -> str:
     mode = "first preview of a new stack (AWS-assigned values unknown)" if cap.mode == "preview" else \
         "update of an existing stack (AWS-assigned values simulated)"
     custom = [r for r in cap.resources if r.custom]
@@ -208,7 +211,7 @@ def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, ob
         *("  " + line for line in checks(cap)),
         *("  " + line for line in policy_lines(report)),
         "",
-        *cost_lines(cap, overrides or {}),
+        *cost_lines(cap, overrides or {}, stack_outputs),
         "",
         "Outputs:",
         *("  " + line for line in _yaml(_readable(cap.exports))),
@@ -218,6 +221,28 @@ def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, ob
     return "\n".join(out)
 
 
+class ArgumentError(ConfigError):
+    FIX = "Fix the argument and run again."
+
+
+def _network_outputs(stack: str, overrides: dict[str, object], path: Path | None) -> dict[str, dict[str, Any]] | None:
+    """--network-outputs FILE as the outputs of the network stack the config names; None: the sibling's plan."""
+    if path is None:
+        return None
+    named = stack_config(stack, overrides).get("airgap:networkStack", "")
+    if not named:
+        raise ArgumentError([f"--network-outputs {path}: stack {stack} names no airgap:networkStack (expected with "
+                           "airgap:role workloads)"])
+    try:
+        outputs = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ArgumentError([f"--network-outputs {path}: expected the JSON `pulumi stack output --json --stack "
+                           f"{named}` prints ({err})"]) from err
+    if not isinstance(outputs, dict):
+        raise ArgumentError([f"--network-outputs {path}: expected a JSON object of stack outputs"])
+    return {named: outputs}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dev.py plan", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use (default dev)")
@@ -225,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="preview: first preview of a new stack (default); update: values known")
     parser.add_argument("--diagram-dir", type=Path, default=ROOT / "out",
                         help="where to write <stack>-architecture.mmd and .png (default out/)")
+    parser.add_argument("--network-outputs", type=Path, metavar="FILE",
+                        help="a workload stack's network stack outputs, saved with `pulumi stack output --json "
+                             "--stack <network stack> > FILE` (default: the plan of the sibling stack that "
+                             "airgap:networkStack names)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key for this plan only, e.g. --set bastion=off (YAML value)")
     args = parser.parse_args(argv)
@@ -242,12 +271,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     started = time.perf_counter()
     try:
-        cap = capture(args.stack, args.mode, overrides)
+        stack_outputs = _network_outputs(args.stack, overrides, args.network_outputs)
+        cap = capture(args.stack, args.mode, overrides, stack_outputs=stack_outputs)
     except ConfigError as err:
         print(f"airgap plan: stack {args.stack}: {err}", file=sys.stderr)
         return 2
     report = analyze(cap)
-    print(render(cap, time.perf_counter() - started, report, overrides))
+    print(render(cap, time.perf_counter() - started, report, overrides, stack_outputs))
     base = args.diagram_dir / f"{cap.stack}-architecture"
     base.with_suffix(".mmd").parent.mkdir(parents=True, exist_ok=True)
     base.with_suffix(".mmd").write_text(diagram.mermaid(cap))

@@ -87,27 +87,46 @@ def run(args: argparse.Namespace,
         open_stack: Callable[[str], stack_control.Stack] = stack_control.open_stack) -> int:
     if args.command in ("sleep", "wake"):
         control = open_stack(args.stack)
+        network = stack_control.network_stack(control)
+        if args.command == "wake" and network:
+            # A workload stack checks its network offers every endpoint before it registers anything: wake that first.
+            print(f"{args.stack} runs on {network}: waking {network} first (sleeping {args.stack} leaves it as it is: "
+                  "other workload stacks may share it)")
+            net = open_stack(network)
+            code = stack_control.settle(net, stack_control.State(False, stack_control.current_state(net).bastion),
+                                        print)
+            if code != 0:
+                return code
         found = stack_control.current_state(control)
         return stack_control.settle(control, stack_control.State(args.command == "sleep", found.bastion), print)
-    if args.command == "session":
+    if args.command == "forward" and args.outputs is not None:
+        return _forward(args, load_outputs(args.stack, args.outputs), args.park_after)
+    if args.command in ("session", "forward"):
         control = open_stack(args.stack)
-        return stack_control.hold(
-            control, stack_control.for_host_session,
-            lambda outputs: host_session(outputs, aws_session(args.profile, str(outputs.get("region"))),
-                                         stack=args.stack, profile=args.profile, timeout=args.timeout),
-            stay_awake=args.stay_awake)
-    if args.command == "forward" and args.outputs is None:
-        control = open_stack(args.stack)
-        found = stack_control.current_state(control)
-        # What forward woke it goes back to sleep or off: park the task first (a plain `pulumi up` would not
-        # stop a task started outside Pulumi — it compares the program with its record, not with AWS).
-        restores = stack_control.for_forward(found) != found and not args.stay_awake
-        return stack_control.hold(control, stack_control.for_forward,
-                                  lambda outputs: _forward(args, outputs, args.park_after or restores),
-                                  stay_awake=args.stay_awake)
+        if args.command == "session":
+            need = stack_control.for_host_session
+
+            def body(outputs: dict) -> int:
+                return host_session(outputs, aws_session(args.profile, str(outputs.get("region"))),
+                                    stack=args.stack, profile=args.profile, timeout=args.timeout)
+        else:
+            need = stack_control.for_forward
+            found = stack_control.current_state(control)
+            # What forward woke it goes back to sleep or off: park the task first (a plain `pulumi up` would not
+            # stop a task started outside Pulumi — it compares the program with its record, not with AWS).
+            restores = need(found) != found and not args.stay_awake
+
+            def body(outputs: dict) -> int:
+                return _forward(args, outputs, args.park_after or restores)
+
+        network = stack_control.network_stack(control)
+        if network:  # the network stack awake around the workload stack's session, and put back after it
+            return stack_control.hold(
+                open_stack(network), stack_control.for_host_session,
+                lambda _: stack_control.hold(control, need, body, stay_awake=args.stay_awake),
+                stay_awake=args.stay_awake)
+        return stack_control.hold(control, need, body, stay_awake=args.stay_awake)
     outputs = load_outputs(args.stack, args.outputs)
-    if args.command == "forward":
-        return _forward(args, outputs, args.park_after)
     stack = read_stack(args.stack, outputs)
     session = aws_session(args.profile, stack.region)
     if args.command == "park":

@@ -158,6 +158,12 @@ def _first_error(err: Exception) -> str:
     return (errors or lines or ["(no output)"])[-1]
 
 
+def network_stack(stack: Stack) -> str | None:
+    """The network stack a workload stack runs on (airgap:networkStack), if any."""
+    value = getattr(stack.get_all_config().get("airgap:networkStack"), "value", None)
+    return str(value) if value else None
+
+
 def current_state(stack: Stack) -> State:
     config = stack.get_all_config()
     return State.from_config({k: getattr(v, "value", v) for k, v in config.items()})

@@ -93,6 +93,8 @@ BAD_INPUTS: list[Bad] = [
     Bad("config", "airgap:networkStack", '""', "the network stack to run on", {"role": "workloads"}),
     Bad("config", "airgap:networkStack", "net", '"" unless airgap:role is "workloads"'),
     Bad("config", "airgap:networkStack", "acme/airgap/net stack", "a stack name", {"role": "workloads"}),
+    Bad("config", "airgap:networkStack", "nosuch", "a stack this backend has and you may read",
+        {"role": "workloads"}),
     Bad("config", "airgap:s3Buckets", '["data"]', "[] in a workload stack", {"role": "workloads",
                                                                             "networkStack": "net"}),
     Bad("config", "airgap:fileShare", "true", "the SSM host is the share's only client",
@@ -145,6 +147,11 @@ BAD_INPUTS: list[Bad] = [
     Bad("plan", "--set", "--set nosuch=1", 'airgap:nosuch = "1": expected one of the declared keys'),
     Bad("plan", "--stack", "--stack nosuch", "Pulumi.nosuch.yaml does not exist"),
     Bad("plan", "--mode", "--mode live", "invalid choice: 'live'"),
+    Bad("plan", "--network-outputs", "--stack dev --network-outputs README.md", "stack dev names no "
+        "airgap:networkStack"),
+    Bad("plan", "--network-outputs", "--stack app --network-outputs README.md", "expected the JSON `pulumi stack "
+        "output --json --stack net` prints"),
+    Bad("plan", "--network-outputs", "--stack app --network-outputs nosuch.json", "expected the JSON"),
     # --- the operator's command line ---
     Bad("ops", "--port", "forward --port 70000", "70000 is not a port number (1-65535)"),
     Bad("ops", "--port", "forward --port ssh", "'ssh' is not a port number"),

@@ -49,7 +49,11 @@ def option(args: list[str], name: str) -> str | None:
 def wanted_world(config: dict[str, str]) -> dict[str, Any]:
     asleep = config.get("airgap:asleep", "false") == "true"
     bastion = config.get("airgap:bastion", "parked")
-    endpoints = [] if asleep else HOST_ENDPOINTS + (BASTION_ENDPOINTS if bastion != "off" else [])
+    role = config.get("airgap:role", "all")
+    endpoints = [] if asleep or role == "workloads" else \
+        HOST_ENDPOINTS + (BASTION_ENDPOINTS if bastion != "off" else [])
+    if role == "network":
+        return {"endpoints": endpoints, "host": None, "bastion": None}
     return {"endpoints": endpoints, "host": "stopped" if asleep else "running",
             "bastion": None if bastion == "off" else (1 if bastion == "on" and not asleep else 0)}
 
@@ -57,8 +61,9 @@ def wanted_world(config: dict[str, str]) -> dict[str, Any]:
 def outputs(stack: str, config: dict[str, str], world: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"region": config.get("aws:region", "ap-northeast-1"),
                            "state": "asleep" if config.get("airgap:asleep") == "true" else "awake",
-                           "ssmHostInstanceId": "i-0123456789abcdef0", "ssmHostPrivateIp": "10.40.0.10",
                            "endpointServices": world["endpoints"]}
+    if world["host"] is not None:
+        out.update({"ssmHostInstanceId": "i-0123456789abcdef0", "ssmHostPrivateIp": "10.40.0.10"})
     if world["bastion"] is not None:
         out.update({"bastionCluster": f"{PROJECT}-{stack}-bastion", "bastionService": f"{PROJECT}-{stack}-bastion",
                     "bastionTargets": [{"name": "ssm-host", "address": "10.40.0.10", "ports": [8080]}]})

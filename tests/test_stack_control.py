@@ -72,8 +72,8 @@ def awake(fake: Fake) -> None:
 class FakeAws:
     """boto3.Session's clients as host_session uses them: sts for the identity, ssm for the connection status."""
 
-    def __init__(self, fake: Fake) -> None:
-        self.fake, self.asked = fake, 0
+    def __init__(self, fake: Fake, stack: str = "dev", network: str | None = None) -> None:
+        self.fake, self.asked, self.stack, self.network = fake, 0, stack, network
 
     def client(self, name: str) -> Any:
         return self
@@ -83,8 +83,9 @@ class FakeAws:
 
     def get_connection_status(self, Target: str) -> dict[str, str]:
         self.asked += 1
-        world = self.fake.world()
-        up = world["host"] == "running" and {"ssm", "ssmmessages"} <= set(world["endpoints"])
+        world = self.fake.world(self.stack)
+        endpoints = self.fake.world(self.network or self.stack)["endpoints"]
+        up = world["host"] == "running" and {"ssm", "ssmmessages"} <= set(endpoints)
         return {"Target": Target, "Status": "connected" if up else "notconnected"}
 
 
@@ -277,3 +278,36 @@ def test_a_missing_pulumi_cli_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
 def test_an_unknown_stack_is_one_clear_error(fake: Fake, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sleep", "--stack", "prod"]) == 2
     assert "no stack 'prod'" in capsys.readouterr().err
+
+
+def test_a_workload_stack_wakes_its_network_first_and_both_go_back_to_sleep(fake: Fake,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    state = fake.state
+    state["stacks"] = {
+        "net": {"config": {"aws:region": "ap-northeast-1", "airgap:role": "network", "airgap:asleep": "true"},
+                "world": {"endpoints": [], "host": None, "bastion": None}},
+        "app": {"config": {"aws:region": "ap-northeast-1", "airgap:role": "workloads", "airgap:networkStack": "net",
+                           "airgap:asleep": "true"},
+                "world": {"endpoints": [], "host": "stopped", "bastion": 0}}}
+    fake.path.write_text(json.dumps(state))
+    said: list[str] = []
+    ran: list[list[str]] = []
+    fakes = FakeAws(fake, "app", "net")
+    monkeypatch.setattr("ops.__main__.aws_session", lambda profile, region: fakes)
+    monkeypatch.setattr("ops.__main__.host_session",
+                        lambda outputs, session, **kw: host_session(outputs, session, which=lambda _: "/usr/bin/true",
+                                                                    run=lambda c: ran.append(c) or 0,
+                                                                    say=said.append, sleep=lambda _: None,
+                                                                    stack=kw["stack"]))
+    from ops.__main__ import parser
+
+    assert run(parser().parse_args(["session", "--stack", "app"])) == 0
+    assert len(ran) == 1 and fakes.asked >= 1
+    order = [(c[c.index("--stack") + 1]) for c in fake.ups()]
+    assert order == ["net", "app", "app", "net"]  # wake the network, then the workloads; back in reverse
+    assert fake.world("net")["endpoints"] == [] and fake.world("app")["host"] == "stopped"
+    assert main(["wake", "--stack", "app"]) == 0
+    assert [c[c.index("--stack") + 1] for c in fake.ups()][4:] == ["net", "app"]
+    assert fake.world("net")["endpoints"] == ["ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs"]
+    assert main(["sleep", "--stack", "app"]) == 0  # the network may serve other workload stacks: left awake
+    assert fake.world("app")["host"] == "stopped" and fake.world("net")["endpoints"]

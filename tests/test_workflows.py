@@ -61,12 +61,20 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack_and_oidc() -> No
     assert sorted(doc["jobs"]["preview"]["strategy"]["matrix"]["stack"]) == stacks()
 
 
-def test_deploy_is_manual_and_park_is_scheduled() -> None:
+def test_deploy_is_manual_and_sleep_is_scheduled_for_every_stack_workloads_first() -> None:
     deploy = workflow("deploy")
     assert set(deploy["on"]) == {"workflow_dispatch"}
     assert deploy["on"]["workflow_dispatch"]["inputs"]["action"]["options"] == ["up", "destroy"]
-    park = workflow("park")
-    assert park["on"]["schedule"] and any("dev.py bastion park" in s.get("run", "") for s in steps(park))
+    sleep = workflow("sleep")
+    assert sleep["on"]["schedule"]
+    (job,) = sleep["jobs"].values()
+    assert any("python3 dev.py sleep --stack" in s.get("run", "") for s in steps(sleep))
+    from offline.harness import stack_config, stacks
+
+    workloads, networks = job["env"]["WORKLOAD_STACKS"].split(), job["env"]["NETWORK_STACKS"].split()
+    assert sorted(workloads + networks) == stacks()
+    assert all(stack_config(s).get("airgap:role") == "network" for s in networks)
+    assert not any(stack_config(s).get("airgap:role") == "network" for s in workloads)
 
 
 # The CLI creates a policy pack's virtualenv only for packs published to Pulumi Cloud; for a local pack the
