@@ -20,7 +20,18 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops import stack_control
-from ops.bastion import ForwardOptions, OpsError, aws_session, forward, image, load_outputs, park, read_stack
+from ops.bastion import (
+    ForwardOptions,
+    OpsError,
+    aws_session,
+    check_credentials,
+    check_tools,
+    forward,
+    image,
+    load_outputs,
+    park,
+    read_stack,
+)
 from ops.host import host_session
 
 
@@ -119,13 +130,17 @@ def run(args: argparse.Namespace,
             def body(outputs: dict) -> int:
                 return _forward(args, outputs, args.park_after or restores)
 
+        def before() -> None:  # nothing is woken (and billed) before the tools and credentials are known good
+            check_tools()
+            check_credentials(aws_session(args.profile, stack_control.region(control) or "us-east-1"))
+
         network = stack_control.network_stack(control)
         if network:  # the network stack awake around the workload stack's session, and put back after it
             return stack_control.hold(
                 open_stack(network), stack_control.for_host_session,
                 lambda _: stack_control.hold(control, need, body, stay_awake=args.stay_awake),
-                stay_awake=args.stay_awake)
-        return stack_control.hold(control, need, body, stay_awake=args.stay_awake)
+                stay_awake=args.stay_awake, before=before)
+        return stack_control.hold(control, need, body, stay_awake=args.stay_awake, before=before)
     outputs = load_outputs(args.stack, args.outputs)
     stack = read_stack(args.stack, outputs)
     session = aws_session(args.profile, stack.region)

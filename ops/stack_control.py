@@ -158,6 +158,11 @@ def _first_error(err: Exception) -> str:
     return (errors or lines or ["(no output)"])[-1]
 
 
+def region(stack: Stack) -> str | None:
+    value = getattr(stack.get_all_config().get("aws:region"), "value", None)
+    return str(value) if value else None
+
+
 def network_stack(stack: Stack) -> str | None:
     """The network stack a workload stack runs on (airgap:networkStack), if any."""
     value = getattr(stack.get_all_config().get("airgap:networkStack"), "value", None)
@@ -246,9 +251,12 @@ def between(name: str, target: State) -> str:
 
 def hold(stack: Stack, need: Callable[[State], State], body: Callable[[dict[str, Any]], int], *,
          stay_awake: bool = False, say: Callable[[str], None] = print,
-         clock: Callable[[], float] = time.monotonic) -> int:
+         clock: Callable[[], float] = time.monotonic, before: Callable[[], None] | None = None) -> int:
     """Move the stack to what `body` needs, run it with the stack's outputs, and move it back to the state it was
-    found in (unless `stay_awake`, and only if the move there completed). Ctrl-C anywhere ends here too."""
+    found in (unless `stay_awake`, and only if the move there completed). Ctrl-C anywhere ends here too.
+    `before` checks what can be checked without AWS resources (tools, credentials) before anything is woken."""
+    if before is not None:
+        before()
     found = current_state(stack)
     wanted = need(found)
     now: State | None = found  # None: between states

@@ -51,6 +51,9 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Fake:
     script = bin_dir / "pulumi"
     script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
     script.chmod(0o755)
+    for tool in ("aws", "session-manager-plugin"):  # present: `before` checks only that they are installed
+        (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     state = tmp_path / "pulumi-state.json"
     state.write_text(json.dumps({"stacks": {"dev": {
@@ -241,6 +244,7 @@ def test_forward_wakes_an_off_bastion_as_parked_and_parks_it_before_returning_it
         return 0
 
     monkeypatch.setattr("ops.__main__._forward", forward)
+    monkeypatch.setattr("ops.__main__.aws_session", lambda profile, region: FakeAws(fake))
     from ops.__main__ import parser
 
     assert run(parser().parse_args(["forward", "--stack", "dev"])) == 0
@@ -255,6 +259,7 @@ def test_forward_on_a_stack_that_needs_nothing_keeps_the_old_park_behaviour(fake
     awake(fake)
     seen: dict[str, Any] = {}
     monkeypatch.setattr("ops.__main__._forward", lambda args, outputs, park_after: seen.update(p=park_after) or 0)
+    monkeypatch.setattr("ops.__main__.aws_session", lambda profile, region: FakeAws(fake))
     from ops.__main__ import parser
 
     assert run(parser().parse_args(["forward", "--stack", "dev"])) == 0
@@ -311,3 +316,11 @@ def test_a_workload_stack_wakes_its_network_first_and_both_go_back_to_sleep(fake
     assert fake.world("net")["endpoints"] == ["ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs"]
     assert main(["sleep", "--stack", "app"]) == 0  # the network may serve other workload stacks: left awake
     assert fake.world("app")["host"] == "stopped" and fake.world("net")["endpoints"]
+
+
+def test_nothing_is_woken_before_the_tools_and_credentials_are_known_good(fake: Fake, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bin" / "session-manager-plugin").unlink()
+    assert main(["session", "--stack", "dev"]) == 2
+    assert "Session Manager plugin for the AWS CLI is not installed" in capsys.readouterr().err
+    assert fake.ups() == [] and fake.world() == ASLEEP_WORLD
