@@ -1,4 +1,5 @@
-"""EC2 and ECS rules: nothing public, IMDSv2, encrypted disks, no key pairs, ECS Exec on, no privileged containers."""
+"""EC2 and ECS rules: nothing public, IMDSv2, encrypted disks, no key pairs, no privileged containers (ECS Exec:
+exec_targets.py)."""
 
 from __future__ import annotations
 
@@ -46,13 +47,6 @@ def ecs_no_public_ip(args: ResourceValidationArgs) -> Iterator[str]:
         yield fix("tasks get public IPs", _where(args), "set network_configuration.assign_public_ip=False")
 
 
-def ecs_exec(args: ResourceValidationArgs) -> Iterator[str]:
-    if get(args.props, "enableExecuteCommand") is not True:
-        yield fix("ECS Exec is off, so `aws ssm start-session --target ecs:...` fails with TargetNotConnected",
-                  _where(args), "set enable_execute_command=True (and give the task role the four "
-                  "ssmmessages channel actions)")
-
-
 def _containers(args: ResourceValidationArgs) -> list[dict]:
     containers = json_document(args.props, "containerDefinitions")
     if containers is UNKNOWN:
@@ -78,13 +72,6 @@ def ecs_logging(args: ResourceValidationArgs) -> Iterator[str]:
                       "awslogs-create-group")
 
 
-def ecs_init_process(args: ResourceValidationArgs) -> Iterator[str]:
-    for c in _containers(args):
-        if (c.get("linuxParameters") or {}).get("initProcessEnabled") is not True:
-            yield fix(f"container '{c.get('name')}' has no init process, so ECS Exec sessions leave zombie "
-                      "processes behind", _where(args), "set linuxParameters.initProcessEnabled=true")
-
-
 POLICIES = [
     resource_policy("ec2-no-public-ip", "EC2 instances have no public IP.", INSTANCE, ec2_no_public_ip,
                     severity=Severity.CRITICAL),
@@ -94,10 +81,7 @@ POLICIES = [
                     severity=Severity.MEDIUM),
     resource_policy("ecs-no-public-ip", "ECS services assign no public IPs.", SERVICE, ecs_no_public_ip,
                     severity=Severity.CRITICAL),
-    resource_policy("ecs-exec-enabled", "ECS services (the bastion) enable ECS Exec.", SERVICE, ecs_exec),
     resource_policy("ecs-no-privileged-containers", "No privileged containers.", TASK, ecs_not_privileged),
     resource_policy("ecs-container-logging", "Every container logs to a log group the stack owns.", TASK,
                     ecs_logging, severity=Severity.MEDIUM),
-    resource_policy("ecs-exec-init-process", "Containers reached with ECS Exec run an init process.", TASK,
-                    ecs_init_process, severity=Severity.LOW),
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from pulumi_policy import PolicyConfigSchema, ResourceValidationArgs, Severity
 
-from guard.graph import endpoint_service
+from guard.graph import endpoint_service, endpoint_type
 from guard.kit import config, resource_policy
 from guard.values import UNKNOWN, as_list, fix, get, json_document
 
@@ -22,7 +22,7 @@ def _where(args: ResourceValidationArgs) -> str:
 
 
 def interface_private_dns(args: ResourceValidationArgs) -> Iterator[str]:
-    if get(args.props, "vpcEndpointType", "Gateway") != "Interface":
+    if endpoint_type(args) != "Interface":
         return
     if get(args.props, "privateDnsEnabled") is not True:
         yield fix("private DNS is off, so the SDKs and the SSM agent still resolve the public service name and time "
@@ -49,7 +49,7 @@ def in_stack_region(args: ResourceValidationArgs) -> Iterator[str]:
 
 def s3_is_gateway(args: ResourceValidationArgs) -> Iterator[str]:
     service = get(args.props, "serviceName")
-    if isinstance(service, str) and service.endswith(".s3") and get(args.props, "vpcEndpointType") != "Gateway":
+    if isinstance(service, str) and service.endswith(".s3") and endpoint_type(args) != "Gateway":
         yield fix("S3 through an interface endpoint is billed per AZ-hour and per GB; the gateway is free and also "
                   "serves ECR layers and the Amazon Linux repositories", _where(args),
                   'use vpc_endpoint_type="Gateway" with every route table')
@@ -81,7 +81,7 @@ def _what_it_opens(service: str | None) -> str:
 
 def endpoint_policy(args: ResourceValidationArgs) -> Iterator[str]:
     # AWS's default endpoint type is Gateway (ec2 CreateVpcEndpoint, VpcEndpointType).
-    kind = get(args.props, "vpcEndpointType", "Gateway")
+    kind = endpoint_type(args)
     _, service = endpoint_service(args)
     if kind == "Interface" and service in config(args, "withoutPolicySupport", UNDOCUMENTED):
         return

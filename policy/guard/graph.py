@@ -50,6 +50,13 @@ def provider_region(r: PolicyResource) -> str | None:
     return None
 
 
+def endpoint_type(r: PolicyResource) -> str:
+    """"Interface" or "Gateway" (or "GatewayLoadBalancer"...): unset means what AWS and the provider do with it — a
+    Gateway endpoint (CreateVpcEndpoint's VpcEndpointType defaults to Gateway; so does the provider's schema)."""
+    kind = get(r.props, "vpcEndpointType")
+    return "Gateway" if kind in (None, "") else str(kind)
+
+
 def endpoint_service(r: PolicyResource) -> tuple[str | None, str | None]:
     """(region, service) named by an endpoint's service name `com.amazonaws.<region>.<service>`."""
     name = get(r.props, "serviceName")
@@ -88,9 +95,7 @@ class StackGraph:
             return region
         if r.resource_type == ENDPOINT:
             return endpoint_service(r)[0]
-        vpc = self.vpc_of(r)
-        named = {endpoint_service(e)[0] for e in self.of(ENDPOINT)
-                 if vpc is not None and (self.vpc_of(e) or vpc).urn == vpc.urn} - {None}
+        named = {endpoint_service(e)[0] for e in self.in_vpc(self.of(ENDPOINT), self.vpc_of(r))} - {None}
         return named.pop() if len(named) == 1 else None
 
     def vpc_of(self, r: PolicyResource) -> PolicyResource | None:
@@ -112,6 +117,12 @@ class StackGraph:
                 if vpc is not None:
                     return vpc
         return None
+
+    def in_vpc(self, resources: list[PolicyResource], vpc: PolicyResource | None) -> list[PolicyResource]:
+        """Those of `resources` that are known to live in `vpc` (none when `vpc` is not known)."""
+        if vpc is None:
+            return []
+        return [r for r in resources if (found := self.vpc_of(r)) is not None and found.urn == vpc.urn]
 
     def network_offer(self, r: PolicyResource) -> dict | None:
         """For a resource of a workload stack: the outputs of the network stack (read through a StackReference)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pulumi_policy import PolicyConfigSchema, PolicyResource, Severity, StackValidationArgs
 
 from guard import prices
+from guard.exec_targets import exec_intent
 from guard.graph import (
     ATTACHMENT,
     CLUSTER,
@@ -38,6 +39,7 @@ from guard.graph import (
     VPC,
     StackGraph,
     endpoint_service,
+    endpoint_type,
     label,
 )
 from guard.kit import ADVISORY, config, stack_policy
@@ -170,7 +172,7 @@ class Flows:
 
 def _is_s3_gateway(endpoint: PolicyResource) -> bool:
     service = get(endpoint.props, "serviceName")
-    return isinstance(service, str) and service.endswith(".s3") and get(endpoint.props, "vpcEndpointType") == "Gateway"
+    return isinstance(service, str) and service.endswith(".s3") and endpoint_type(endpoint) == "Gateway"
 
 
 def _ports(view: RuleView) -> str:
@@ -251,7 +253,7 @@ def asleep(graph: StackGraph, consumer: PolicyResource, endpoints: list[PolicyRe
     purpose and brings them back with the workload (`pulumi up`). A parked service (zero tasks) in a VPC that keeps
     its endpoints is not asleep: it is started outside Pulumi (UpdateService) and then needs every one of them."""
     return _not_running(graph, consumer) and not any(
-        get(e.props, "vpcEndpointType") == "Interface" for e in endpoints) and not (offered or set()) - {"s3"}
+        endpoint_type(e) == "Interface" for e in endpoints) and not (offered or set()) - {"s3"}
 
 
 def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violations:
@@ -260,12 +262,17 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
     asleep consumer (see `asleep`) needs none until it wakes."""
     consumers, unknown = needs(graph, args)
     endpoints = graph.of(ENDPOINT)
+    unplaced = [e for e in endpoints if graph.vpc_of(e) is None]
+    blind: list[str] = []
     for consumer, why in consumers:
         vpc = graph.vpc_of(consumer)
         region = graph.region_of(consumer)
-        here = [e for e in endpoints if vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn]
         # On another stack's network: what that stack says it offers (its outputs, through the StackReference).
         offer = graph.network_offer(consumer)
+        if vpc is None and offer is None:
+            blind.append(label(consumer))  # never paired with another VPC's endpoints
+            continue
+        here = graph.in_vpc(endpoints, vpc)
         if offer and region is None:
             region = offer.get("region")
         offered = set(offer.get("endpointServices") or []) if offer and offer.get("region") == region else set()
@@ -275,6 +282,9 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
             if service in offered:
                 continue
             if not any(_usable(e, region, service) for e in here):
+                if any(_serves(e, region, service) for e in unplaced):
+                    blind.append(label(consumer))  # an endpoint whose VPC cannot be seen may be the one
+                    continue
                 half = [e for e in here if _serves(e, region, service)]
                 elsewhere = sorted({r for e in here for r, s in [endpoint_service(e)] if s == service and r})
                 what = (f"the {service} endpoint has private DNS off" if half else
@@ -285,21 +295,32 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
                           "empty so the endpoints follow the workloads)"), consumer.urn
     if unknown:
         args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown; checked during update")
+    if blind:
+        args.not_applicable(_blind(blind))
+
+
+def _blind(labels: list[str]) -> str:
+    return (f"the VPC of {', '.join(sorted(set(labels)))} (or of an endpoint it might use) cannot be traced in this "
+            "stack — it comes from another stack or from an output the pack cannot follow — so its endpoints are "
+            "not judged rather than paired with another VPC's")
 
 
 # --- flows that must be open on both sides -----------------------------------------------------------------------
 
 def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Violations:
     flows = Flows(graph)
+    blind: list[str] = []
     for consumer in graph.of(INSTANCE, SERVICE):
         groups = graph.groups_of(consumer)
         if not groups:
             continue  # its groups live outside this stack: their rules cannot be seen from here
         vpc = graph.vpc_of(consumer)
-        interfaces = [e for e in graph.of(ENDPOINT) if get(e.props, "vpcEndpointType") == "Interface"
-                      and (vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn)]
-        endpoint_groups = {g.urn: g for e in interfaces for g in graph.groups_of(e)}.values()
         offer = graph.network_offer(consumer)
+        if vpc is None and offer is None:
+            blind.append(label(consumer))
+            continue
+        interfaces = [e for e in graph.in_vpc(graph.of(ENDPOINT), vpc) if endpoint_type(e) == "Interface"]
+        endpoint_groups = {g.urn: g for e in interfaces for g in graph.groups_of(e)}.values()
         if offer and set(offer.get("endpointServices") or []) - {"s3"} and offer.get("endpointGroupId"):
             yield from _shared_group_reachability(graph, consumer, groups, str(offer["endpointGroupId"]))
         for target in endpoint_groups:
@@ -316,12 +337,14 @@ def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Viola
                     target.urn
         shared_s3 = str((offer or {}).get("s3PrefixListId") or "") if "s3" in ((offer or {}).get(
             "endpointServices") or []) else ""
-        if (any(_is_s3_gateway(e) and (vpc is None or (graph.vpc_of(e) or vpc).urn == vpc.urn)
-                for e in graph.of(ENDPOINT)) or shared_s3) and not flows.egress_to_s3(groups, shared_s3):
+        if (any(_is_s3_gateway(e) for e in graph.in_vpc(graph.of(ENDPOINT), vpc)) or shared_s3) \
+                and not flows.egress_to_s3(groups, shared_s3):
             yield fix("cannot reach S3 through the gateway: no 443 egress to the S3 prefix list (ECR layers and "
                       "dnf repositories live in S3)", label(consumer),
                       "endpoints.allow_from(<its Connections>) also allows 443 to the gateway's prefix list"), \
                 consumer.urn
+    if blind:
+        args.not_applicable(_blind(blind))
 
 
 def _shared_group_reachability(graph: StackGraph, consumer: PolicyResource, groups: list[PolicyResource],
@@ -466,7 +489,10 @@ def ecs_roles_distinct(graph: StackGraph, args: StackValidationArgs) -> Violatio
             return literal if isinstance(literal, str) else None
 
         task_role, execution_role = role("taskRoleArn"), role("executionRoleArn")
-        if task_role is None:
+        # Only a task reached with ECS Exec needs a task role of its own (for the channel); any task gains from two.
+        exec_target = any(get(s.props, "enableExecuteCommand") is True or exec_intent(graph, s)
+                          for s in graph.fed_by(task, "taskDefinition", SERVICE))
+        if task_role is None and exec_target:
             yield fix("the task has no task role, so ECS Exec has no identity to open its channels with",
                       label(task), "give it a task role with the four ssmmessages channel actions"), task.urn
         elif task_role == execution_role:
@@ -520,7 +546,7 @@ def endpoint_budget(graph: StackGraph, args: StackValidationArgs) -> Violations:
     budget = float(config(args, "monthlyBudgetUsd", 60))
     lines, interfaces, monthly, fallbacks = [], 0, 0.0, set()
     for e in graph.of(ENDPOINT):
-        if get(e.props, "vpcEndpointType") != "Interface":
+        if endpoint_type(e) != "Interface":
             continue
         subnets = get(e.props, "subnetIds", [])
         count = len(graph.feeds(e, "subnetIds", SUBNET)) if subnets is UNKNOWN else len(subnets)

@@ -1,0 +1,105 @@
+"""ECS Exec, judged only on services meant to be reached with it.
+
+An ordinary service that nobody opens a shell in needs no ECS Exec, no init process and no ssmmessages channel: a
+finding that tells it otherwise is false. A service is an exec target when it enables exec, or when its program shows
+the intent elsewhere — its cluster configures exec (`configuration.execute_command_configuration`), or its task role is
+granted the ssmmessages channel actions ECS Exec uses (Amazon ECS Developer Guide, "Monitor Amazon ECS containers with
+ECS Exec": the task role needs ssmmessages:CreateControlChannel, CreateDataChannel, OpenControlChannel and
+OpenDataChannel). A service with neither, in a VPC that has an ssmmessages endpoint — the channel Session Manager and
+ECS Exec use — gets an advisory: that is the classic "TargetNotConnected" setup, but it may also be a VPC whose
+endpoint serves only EC2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from pulumi_policy import PolicyResource, Severity, StackValidationArgs
+
+from guard.graph import CLUSTER, ENDPOINT, ROLE, SERVICE, TASK, StackGraph, endpoint_service, endpoint_type, label
+from guard.kit import ADVISORY, stack_policy
+from guard.values import UNKNOWN, fix, get, json_document, plain
+
+Violations = Iterator[tuple[str, str]]
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+CHANNEL = "ssmmessages:"
+
+
+def _grants_channel(document: object) -> bool:
+    return CHANNEL in json.dumps(plain(document)) if document not in (None, UNKNOWN) else False
+
+
+def exec_intent(graph: StackGraph, service: PolicyResource) -> str | None:
+    """Why the program means `service` to be an ECS Exec target, besides enabling it; None when it shows no intent."""
+    for cluster in graph.feeds(service, "cluster", CLUSTER):
+        if get(cluster.props, "configuration.executeCommandConfiguration") not in (None, UNKNOWN):
+            return f"its cluster '{cluster.name}' configures ECS Exec (configuration.execute_command_configuration)"
+    for task in graph.feeds(service, "taskDefinition", TASK):
+        for role in graph.feeds(task, "taskRoleArn", ROLE):
+            inlines = plain(get(role.props, "inlinePolicies", []))
+            inline = [json_document(p, "policy") for p in (inlines if isinstance(inlines, list) else [])]
+            attached = [json_document(p.props, "policy") for p in graph.of(ROLE_POLICY)
+                        if any(r.urn == role.urn for r in graph.feeds(p, "role", ROLE))]
+            if any(_grants_channel(d) for d in inline + attached):
+                return f"its task role '{role.name}' is granted the ssmmessages channel actions"
+    return None
+
+
+def _has_ssmmessages_endpoint(graph: StackGraph, service: PolicyResource) -> bool:
+    vpc = graph.vpc_of(service)
+    return any(endpoint_type(e) == "Interface" and endpoint_service(e)[1] == "ssmmessages"
+               for e in graph.in_vpc(graph.of(ENDPOINT), vpc))
+
+
+def _exec_off(service: PolicyResource) -> bool:
+    return get(service.props, "enableExecuteCommand") is not True
+
+
+def exec_enabled(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    for service in graph.of(SERVICE):
+        why = exec_intent(graph, service)
+        if _exec_off(service) and why:
+            yield fix(f"is meant to be reached with ECS Exec ({why}), but enable_execute_command is off, so "
+                      "`aws ecs execute-command` and `aws ssm start-session --target ecs:...` fail with "
+                      "TargetNotConnected", label(service), "set enable_execute_command=True on the service"), \
+                service.urn
+
+
+def exec_expected(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    for service in graph.of(SERVICE):
+        if _exec_off(service) and exec_intent(graph, service) is None and _has_ssmmessages_endpoint(graph, service):
+            yield fix("its VPC has an ssmmessages endpoint, the channel of Session Manager and ECS Exec, but the "
+                      "service does not enable ECS Exec: a session to it (`aws ssm start-session --target ecs:...`) "
+                      "fails with TargetNotConnected", label(service),
+                      "if it is meant to be reached, set enable_execute_command=True and grant its task role the "
+                      "four ssmmessages channel actions; otherwise ignore this advisory"), service.urn
+
+
+def exec_init_process(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    unknown: list[str] = []
+    for service in graph.of(SERVICE):
+        if _exec_off(service):
+            continue
+        for task in graph.feeds(service, "taskDefinition", TASK):
+            containers = json_document(task.props, "containerDefinitions")
+            if containers is UNKNOWN:
+                unknown.append(label(task))
+                continue
+            for c in containers if isinstance(containers, list) else []:
+                if (c.get("linuxParameters") or {}).get("initProcessEnabled") is not True:
+                    yield fix(f"container '{c.get('name')}' is reached with ECS Exec but has no init process, so "
+                              "exec sessions leave zombie processes behind", label(task),
+                              "set linuxParameters.initProcessEnabled=true in its container definition"), task.urn
+    if unknown:
+        args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown until their inputs exist; "
+                            "checked during update")
+
+
+POLICIES = [
+    stack_policy("ecs-exec-enabled", "ECS services meant to be reached with ECS Exec enable it.", exec_enabled),
+    stack_policy("ecs-exec-expected", "A service in a VPC with an ssmmessages endpoint probably means to be reached "
+                 "with ECS Exec (advisory).", exec_expected, level=ADVISORY, severity=Severity.LOW),
+    stack_policy("ecs-exec-init-process", "Containers reached with ECS Exec run an init process.", exec_init_process,
+                 severity=Severity.LOW),
+]
