@@ -148,3 +148,26 @@ def test_ecs_exec_is_judged_only_on_services_meant_for_it(tmp_path: Path, mode: 
     assert messages(report, "ecs-exec-expected") == []  # no ssmmessages endpoint: nothing suggests sessions
     assert messages(report, "ecs-exec-init-process") == []  # no service has exec on
     assert not [m for m in messages(report, "ecs-task-roles-distinct") if "'web'" in m]
+
+
+PROJECT_TERMS = ("allow_from", "allow_to", "airgap:", "FileShare", "VpcEndpoints", "Connections", "dev.py")
+
+
+@pytest.mark.parametrize("source", [HUB_AND_SPOKES, UNTRACEABLE_VPC, GATEWAY_BY_DEFAULT, ECS_SERVICES],
+                         ids=["hub-and-spokes", "untraceable-vpc", "gateway-by-default", "ecs-services"])
+def test_messages_on_a_foreign_program_speak_the_providers_terms_only(tmp_path: Path, source: str) -> None:
+    report = run(source, tmp_path, "update")
+    assert report.violations, "these programs have true findings to word"
+    leaking = [f.message for f in report.violations if any(term in f.message for term in PROJECT_TERMS)]
+    assert leaking == []
+    assert all("Fix: " in f.message for f in report.violations)
+
+
+def test_messages_on_airgaps_own_resources_also_name_airgaps_way(cap) -> None:
+    from mutate import remove
+
+    cut = remove(cap("dev", "update"), "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                 "endpoint-group-allows-tcp443-from-ssm-host")
+    (finding,) = [f for f in analyze(cut).by_policy("endpoint-reachability") if "ssm-host" in f.message]
+    assert "aws.vpc.SecurityGroupIngressRule for tcp/443" in finding.message
+    assert "(in airgap: endpoints.allow_from(<its Connections>))" in finding.message

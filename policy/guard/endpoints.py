@@ -12,7 +12,7 @@ from pulumi_policy import PolicyConfigSchema, ResourceValidationArgs, Severity
 
 from guard.graph import endpoint_service, endpoint_type
 from guard.kit import config, resource_policy
-from guard.values import UNKNOWN, as_list, fix, get, json_document
+from guard.values import UNKNOWN, as_list, fix, get, json_document, remedy
 
 ENDPOINT = ("aws:ec2/vpcEndpoint:VpcEndpoint",)
 
@@ -30,7 +30,8 @@ def interface_private_dns(args: ResourceValidationArgs) -> Iterator[str]:
     groups = get(args.props, "securityGroupIds", [])
     if groups is not UNKNOWN and len(groups) == 0:
         yield fix("no security group, so the endpoint gets the VPC's default group", _where(args),
-                  "give it the endpoint group and admit 443 from each consumer (VpcEndpoints.allow_from)")
+                  remedy(args.urn, "set security_group_ids to a group of its own that admits tcp/443 from each "
+                         "consumer's group", "VpcEndpoints.allow_from(consumer)"))
 
 
 def in_stack_region(args: ResourceValidationArgs) -> Iterator[str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pulumi_policy import PolicyConfigSchema, ResourceValidationArgs, Severity
 
 from guard.kit import ADVISORY, config, resource_policy
-from guard.values import ANYWHERE, GROUPS, LEGACY_RULE, STANDALONE, UNKNOWN, fix, get, rules_of
+from guard.values import ANYWHERE, GROUPS, LEGACY_RULE, STANDALONE, UNKNOWN, fix, get, remedy, rules_of
 
 INTERNET = {
     "aws:ec2/internetGateway:InternetGateway": "an Internet Gateway",
@@ -68,8 +68,9 @@ def no_inline_rules(args: ResourceValidationArgs) -> Iterator[str]:
     if inline:
         yield fix(f"inline {' and '.join(inline)} rules (two groups naming each other inline cannot be created: "
                   "'Circular dependency between resources'; inline and standalone rules also overwrite each other)",
-                  _where(args), "leave ingress/egress unset and allow connections with standalone "
-                  "aws.vpc.SecurityGroupIngressRule / SecurityGroupEgressRule resources (Connections.allow_to)")
+                  _where(args), remedy(args.urn, "leave ingress/egress unset and allow connections with standalone "
+                                       "aws.vpc.SecurityGroupIngressRule / SecurityGroupEgressRule resources",
+                                       "Connections.allow_to"))
 
 
 def group_description(args: ResourceValidationArgs) -> Iterator[str]:

@@ -43,7 +43,18 @@ from guard.graph import (
     label,
 )
 from guard.kit import ADVISORY, config, stack_policy
-from guard.values import ANYWHERE, LEGACY_RULE, UNKNOWN, RuleView, as_list, fix, get, json_document, rules_of
+from guard.values import (
+    ANYWHERE,
+    LEGACY_RULE,
+    UNKNOWN,
+    RuleView,
+    as_list,
+    fix,
+    get,
+    json_document,
+    remedy,
+    rules_of,
+)
 
 Violations = Iterator[tuple[str, str]]
 
@@ -291,8 +302,10 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
                         f"only a {service} endpoint for {', '.join(elsewhere)} in its VPC, which is in {region}"
                         if elsewhere else f"no {service} endpoint in its VPC")
                 yield fix(f"needs {service} for {reason}, but there is {what}",
-                          label(consumer), f"add '{service}' with private DNS (airgap:endpoints, or leave that key "
-                          "empty so the endpoints follow the workloads)"), consumer.urn
+                          label(consumer), remedy(consumer.urn, f"add an aws.ec2.VpcEndpoint for {service} "
+                                                  "(vpc_endpoint_type Interface, private_dns_enabled=True) in its VPC",
+                                                  f"add '{service}' to airgap:endpoints, or leave that key empty so "
+                                                  "the endpoints follow the workloads")), consumer.urn
     if unknown:
         args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown; checked during update")
     if blind:
@@ -327,13 +340,13 @@ def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Viola
             if not flows.egress(groups, target, 443):
                 yield fix(f"cannot send 443 to endpoint group '{target.name}': no egress rule on its groups "
                           f"({_names(groups)}), so its calls to AWS time out", label(consumer),
-                          "endpoints.allow_from(<its Connections>) adds the egress and the matching ingress"), \
+                          remedy(consumer.urn, _BOTH_HALVES, "endpoints.allow_from(<its Connections>)")), \
                     consumer.urn
             if not flows.ingress(target, groups, 443):
                 yield fix(f"the endpoint group does not admit 443 from {label(consumer)}'s groups "
                           f"({_names(groups)}), so its calls to AWS time out and it never registers",
                           f"SecurityGroup '{target.name}'",
-                          "endpoints.allow_from(<its Connections>) adds the ingress and the matching egress"), \
+                          remedy(target.urn, _BOTH_HALVES, "endpoints.allow_from(<its Connections>)")), \
                     target.urn
         shared_s3 = str((offer or {}).get("s3PrefixListId") or "") if "s3" in ((offer or {}).get(
             "endpointServices") or []) else ""
@@ -341,10 +354,19 @@ def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Viola
                 and not flows.egress_to_s3(groups, shared_s3):
             yield fix("cannot reach S3 through the gateway: no 443 egress to the S3 prefix list (ECR layers and "
                       "dnf repositories live in S3)", label(consumer),
-                      "endpoints.allow_from(<its Connections>) also allows 443 to the gateway's prefix list"), \
+                      remedy(consumer.urn, "add an aws.vpc.SecurityGroupEgressRule for tcp/443 with "
+                             "prefix_list_id set to the gateway endpoint's prefix_list_id",
+                             "endpoints.allow_from(<its Connections>)")), \
                 consumer.urn
     if blind:
         args.not_applicable(_blind(blind))
+
+
+_NFS_HALVES = ("add both halves as standalone rules: tcp/2049 egress on the client's group referencing the share's "
+               "group, and tcp/2049 ingress on the share's group referencing the client's group")
+_BOTH_HALVES = ("add both halves as standalone rules: an aws.vpc.SecurityGroupEgressRule for tcp/443 on the "
+                "consumer's group referencing the endpoint group, and an aws.vpc.SecurityGroupIngressRule for tcp/443 "
+                "on the endpoint group referencing the consumer's group")
 
 
 def _shared_group_reachability(graph: StackGraph, consumer: PolicyResource, groups: list[PolicyResource],
@@ -361,11 +383,11 @@ def _shared_group_reachability(graph: StackGraph, consumer: PolicyResource, grou
     if not out:
         yield fix(f"cannot send 443 to the network stack's endpoint group {group_id}: no egress rule on its groups "
                   f"({_names(groups)})", label(consumer),
-                  "network.allow_from(<its Connections>) adds both halves"), consumer.urn
+                  remedy(consumer.urn, _BOTH_HALVES, "network.allow_from(<its Connections>)")), consumer.urn
     if not into:
         yield fix(f"the network stack's endpoint group {group_id} does not admit 443 from its groups "
                   f"({_names(groups)}): a workload stack adds that ingress rule itself", label(consumer),
-                  "network.allow_from(<its Connections>) adds both halves"), consumer.urn
+                  remedy(consumer.urn, _BOTH_HALVES, "network.allow_from(<its Connections>)")), consumer.urn
 
 
 def _share_groups(graph: StackGraph, fs: PolicyResource) -> list[PolicyResource]:
@@ -408,12 +430,13 @@ def efs_reachability(graph: StackGraph, args: StackValidationArgs) -> Violations
             for target in share:
                 if not flows.egress(groups, target, 2049):
                     yield fix(f"may mount {label(fs)} but has no 2049 egress to its group '{target.name}'",
-                              name, "client.connections.allow_to(share.connections, Port.tcp(2049), ...) adds both "
-                              "sides as standalone rules"), urn
+                              name, remedy(urn, _NFS_HALVES, "client.connections.allow_to(share.connections, "
+                                           "Port.tcp(2049), ...)")), urn
                 if not flows.ingress(target, groups, 2049):
                     yield fix(f"the file share's group does not admit 2049 from {name}",
-                              f"SecurityGroup '{target.name}'", "client.connections.allow_to(share.connections, "
-                              "Port.tcp(2049), ...) adds both sides as standalone rules"), target.urn
+                              f"SecurityGroup '{target.name}'", remedy(target.urn, _NFS_HALVES,
+                                                                       "client.connections.allow_to(share.connections, "
+                                                                       "Port.tcp(2049), ...)")), target.urn
 
 
 def endpoint_group_by_reference(graph: StackGraph, args: StackValidationArgs) -> Violations:
@@ -426,8 +449,10 @@ def endpoint_group_by_reference(graph: StackGraph, args: StackValidationArgs) ->
             source = ", ".join(map(str, e.view.cidrs)) or _names(list(e.peers))
             yield fix(f"endpoint group '{e.group.name}' admits {e.view.protocol} {_ports(e.view)} from {source}; it "
                       "should admit only tcp/443 from the consumers' groups",
-                      label(e.rule), "remove the rule; endpoints.allow_from(consumer) admits 443 by group "
-                      "reference"), e.rule.urn
+                      label(e.rule), remedy(e.rule.urn, "remove the rule and admit tcp/443 from each consumer's "
+                                            "group (referenced_security_group_id)",
+                                            "endpoints.allow_from(consumer)")), \
+                e.rule.urn
 
 
 # --- structure -------------------------------------------------------------------------------------------------------
@@ -454,8 +479,9 @@ def no_group_cycles(graph: StackGraph, args: StackValidationArgs) -> Violations:
             cycle = " -> ".join(f"'{names[u].name}'" for u in [*path, start])
             yield fix(f"security groups reference each other through inline rules ({cycle}): neither can be "
                       "created first — 'Circular dependency between resources'", label(names[start]),
-                      "move the rules out of the groups into standalone SecurityGroupIngressRule/"
-                      "SecurityGroupEgressRule resources (Connections.allow_to)"), start
+                      remedy(start, "move the rules out of the groups into standalone "
+                             "aws.vpc.SecurityGroupIngressRule / SecurityGroupEgressRule resources",
+                             "Connections.allow_to")), start
 
 
 def default_group_managed(graph: StackGraph, args: StackValidationArgs) -> Violations:
@@ -505,8 +531,9 @@ def efs_has_tls_policy(graph: StackGraph, args: StackValidationArgs) -> Violatio
     for fs in graph.of(FILE_SYSTEM):
         if not graph.fed_by(fs, "fileSystemId", FS_POLICY):
             yield fix("the file system has no file-system policy, so any client that reaches a mount target may "
-                      "mount it, with or without TLS", label(fs), "FileShare.grant_mount(role) writes a policy that "
-                      "denies non-TLS access and grants only that role"), fs.urn
+                      "mount it, with or without TLS", label(fs),
+                      remedy(fs.urn, "add an aws.efs.FileSystemPolicy that denies access when aws:SecureTransport is "
+                             "false and allows only the roles that mount it", "FileShare.grant_mount(role)")), fs.urn
 
 
 def _has_default_route(graph: StackGraph, table: PolicyResource) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from guard.kit import resource_policy
-from guard.values import UNKNOWN, as_list, fix, get, json_document
+from guard.values import UNKNOWN, as_list, fix, get, json_document, remedy
 
 
 def efs_encrypted(args: ResourceValidationArgs) -> Iterator[str]:
@@ -32,14 +32,14 @@ def efs_policy_tls(args: ResourceValidationArgs) -> Iterator[str]:
         args.not_applicable("the policy names the file system's ARN, unknown until it exists; checked during update")
     if not isinstance(document, dict) or not denies_plain_transport(document):
         yield fix("the file-system policy does not deny access without TLS", f"FileSystemPolicy '{args.name}'",
-                  'add a Deny statement with Condition {"Bool": {"aws:SecureTransport": "false"}} '
-                  "(FileShare.grant_mount writes one)")
+                  remedy(args.urn, 'add a Deny statement with Condition {"Bool": {"aws:SecureTransport": "false"}}',
+                         "FileShare.grant_mount writes one"))
 
 
 def log_retention(args: ResourceValidationArgs) -> Iterator[str]:
     if not get(args.props, "retentionInDays"):
         yield fix("the log group never expires (and is billed forever)", f"LogGroup '{args.name}'",
-                  "set retention_in_days (airgap:logRetentionDays)")
+                  remedy(args.urn, "set retention_in_days", "airgap:logRetentionDays"))
 
 
 POLICIES = [

@@ -99,6 +99,20 @@ def fix(what: str, where: str, remedy: str) -> str:
     return f"{where}: {what}. Fix: {remedy}"
 
 
+def ours(urn: str | None) -> bool:
+    """Whether a resource was made by one of airgap's components (its URN's type chain has an `airgap:` component):
+    only then may a remedy name airgap's own helpers or config keys."""
+    if not urn or "::" not in urn:
+        return False
+    chain = urn.split("::")[2] if urn.count("::") >= 3 else ""
+    return any(part.startswith("airgap:") for part in chain.split("$"))
+
+
+def remedy(urn: str | None, provider_terms: str, airgap_terms: str) -> str:
+    """The fix in the provider's own resources and properties; for airgap's resources, also airgap's way to it."""
+    return f"{provider_terms} (in airgap: {airgap_terms})" if ours(urn) else provider_terms
+
+
 @dataclass(frozen=True)
 class RuleView:
     """A security-group rule, whichever way it was written (standalone vpc rule, legacy rule, or inline)."""
