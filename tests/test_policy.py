@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -260,7 +261,13 @@ def test_missing_endpoints_are_named_with_the_workload_that_needs_them(mode: str
         dev = mutate.remove(dev, ENDPOINT, name)
     report = run(dev)
     fires(report, "required-endpoints", "Instance 'ssm-host': needs ssmmessages for Session Manager sessions",
-          "Service 'bastion': needs ecr.api", "Service 'bastion': needs logs for the awslogs driver")
+          "needs ecr.api", "needs logs for the awslogs driver")
+    # One finding per workload, naming every endpoint it lacks: one root cause, one finding.
+    by_consumer = {f.message.split("\n")[-1].split(":", 1)[0]: f.message
+                   for f in report.by_policy("required-endpoints")}
+    assert set(by_consumer) == {"Instance 'ssm-host'", "Service 'bastion'"}
+    assert re.findall(r"needs (\S+) for", by_consumer["Service 'bastion'"]) == ["ssmmessages", "ecr.api", "ecr.dkr",
+                                                                               "logs"]
     kms = run(mutate.remove(captured("dev", mode, execKms=True), ENDPOINT, "kms"))
     fires(kms, "required-endpoints", "needs kms for decrypting its KMS-encrypted exec channel")
 
@@ -489,5 +496,5 @@ def test_endpoints_named_for_another_region_serve_nobody_there(tmp_path: Path, m
     fires(report, "endpoint-in-stack-region", "VpcEndpoint 'virginia-ssm' (com.amazonaws.ap-northeast-1.ssm)",
           "use com.amazonaws.us-east-1.<service>")
     fires(report, "required-endpoints", "Instance 'virginia-host': needs ssm",
-          "only a ssm endpoint for ap-northeast-1 in its VPC, which is in us-east-1")
+          "only an endpoint for ap-northeast-1, and the consumer is in us-east-1")
     assert all("tokyo" not in f.message for f in report.by_policy("required-endpoints"))

@@ -289,6 +289,7 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
         offered = set(offer.get("endpointServices") or []) if offer and offer.get("region") == region else set()
         if asleep(graph, consumer, here, offered):
             continue
+        missing: list[tuple[str, str, str]] = []  # (service, why it is needed, what is there instead)
         for service, reason in why.items():
             if service in offered:
                 continue
@@ -298,14 +299,19 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
                     continue
                 half = [e for e in here if _serves(e, region, service)]
                 elsewhere = sorted({r for e in here for r, s in [endpoint_service(e)] if s == service and r})
-                what = (f"the {service} endpoint has private DNS off" if half else
-                        f"only a {service} endpoint for {', '.join(elsewhere)} in its VPC, which is in {region}"
-                        if elsewhere else f"no {service} endpoint in its VPC")
-                yield fix(f"needs {service} for {reason}, but there is {what}",
-                          label(consumer), remedy(consumer.urn, f"add an aws.ec2.VpcEndpoint for {service} "
-                                                  "(vpc_endpoint_type Interface, private_dns_enabled=True) in its VPC",
-                                                  f"add '{service}' to airgap:endpoints, or leave that key empty so "
-                                                  "the endpoints follow the workloads")), consumer.urn
+                what = ("its endpoint has private DNS off" if half else
+                        f"only an endpoint for {', '.join(elsewhere)}, and the consumer is in {region}"
+                        if elsewhere else "no endpoint in its VPC")
+                missing.append((service, reason, what))
+        if missing:
+            # One finding per consumer: the missing endpoints are one root cause, however many there are.
+            names = ", ".join(s for s, _, _ in missing)
+            detail = "; ".join(f"needs {s} for {reason}, but there is {what}" for s, reason, what in missing)
+            yield fix(detail, label(consumer),
+                      remedy(consumer.urn, f"add an aws.ec2.VpcEndpoint for each of {names} (vpc_endpoint_type "
+                             "Interface, private_dns_enabled=True) in its VPC",
+                             f"add {names} to airgap:endpoints, or leave that key empty so the endpoints follow "
+                             "the workloads")), consumer.urn
     if unknown:
         args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown; checked during update")
     if blind:
