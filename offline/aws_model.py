@@ -149,6 +149,24 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
                         lambda c, i: {"arn": c.arn("kms", f"key/{i}"), "keyId": i}),
     "aws:kms/alias:Alias": (lambda c: c.inputs.get("name", f"alias/{c.name}"), lambda c, i: {
         "arn": c.arn("kms", i), "targetKeyArn": c.arn("kms", "key/x")}),
+    # Resources airgap never creates, for the pack's tests on programs of other shapes.
+    "aws:ec2/launchTemplate:LaunchTemplate": _ec2("launch-template", "lt", lambda c, i: {
+        "latestVersion": 1, "defaultVersion": 1, "name": c.inputs.get("name") or c.autoname}),
+    "aws:ec2/launchConfiguration:LaunchConfiguration": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+        "arn": c.arn("autoscaling", f"launchConfiguration:{_hex(i, 8)}:launchConfigurationName/{i}"), "name": i}),
+    "aws:autoscaling/group:Group": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+        "arn": c.arn("autoscaling", f"autoScalingGroup:{_hex(i, 8)}:autoScalingGroupName/{i}"), "name": i}),
+    "aws:lb/loadBalancer:LoadBalancer": (lambda c: c.arn("elasticloadbalancing", f"loadbalancer/app/{c.name}/"
+                                                                                f"{_hex(c.urn, 16)}"),
+                                         lambda c, i: {"arn": i, "dnsName": f"{c.name}.{c.region}.elb.amazonaws.com",
+                                                       "zoneId": "Z14GRHDCWA56QT"}),
+    "aws:rds/instance:Instance": (lambda c: f"db-{_hex(c.urn, 26).upper()}", lambda c, i: {
+        "arn": c.arn("rds", f"db:{c.inputs.get('identifier') or c.autoname}"),
+        "address": f"{c.autoname}.{_hex(c.urn, 12)}.{c.region}.rds.amazonaws.com", "port": 5432}),
+    "aws:rds/cluster:Cluster": (lambda c: c.inputs.get("clusterIdentifier") or c.autoname, lambda c, i: {
+        "arn": c.arn("rds", f"cluster:{i}"), "endpoint": f"{i}.cluster-{_hex(i, 12)}.{c.region}.rds.amazonaws.com"}),
+    "aws:ec2/networkAcl:NetworkAcl": _ec2("network-acl", "acl"),
+    "aws:ec2/networkAclRule:NetworkAclRule": (lambda c: f"nacl-{_hex(c.urn, 8)}", lambda c, i: {}),
 }
 
 # Properties the provider fills in before anything is created (auto-names): known even in a first preview.

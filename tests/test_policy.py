@@ -416,16 +416,99 @@ def test_groups_naming_each_other_inline_are_stopped(tmp_path: Path, mode: str) 
     fires(report, "no-inline-security-group-rules", "SecurityGroup 'sg-efs'", "Circular dependency")
 
 
+# --- wider coverage: the same intent on resources airgap itself never creates ---------------------------------------
+
+WIDER_BAD = PLAIN_NETWORK + '''
+# Everything here is a way in, or wider than it needs to be.
+template = aws.ec2.LaunchTemplate("web", image_id="ami-0123456789abcdef0", instance_type="t4g.micro",
+    key_name="ops", network_interfaces=[{"associate_public_ip_address": "true", "subnet_id": subnet.id}])
+aws.autoscaling.Group("web", min_size=1, max_size=2, vpc_zone_identifiers=[subnet.id],
+                      launch_template={"id": template.id, "version": "$Latest"})
+aws.ec2.LaunchConfiguration("legacy", image_id="ami-0123456789abcdef0", instance_type="t3.micro",
+                            associate_public_ip_address=True, key_name="ops")
+aws.lb.LoadBalancer("front", load_balancer_type="application", subnets=[subnet.id])
+aws.rds.Instance("db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20, username="app",
+                 manage_master_user_password=True, publicly_accessible=True)
+aws.rds.Cluster("aurora", engine="aurora-postgresql", master_username="app", manage_master_user_password=True)
+acl = aws.ec2.NetworkAcl("acl", vpc_id=vpc.id)
+aws.ec2.NetworkAclRule("open", network_acl_id=acl.id, rule_number=100, egress=False, protocol="-1",
+                       rule_action="allow", cidr_block="0.0.0.0/0")
+role = aws.iam.Role("app", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+    managed_policy_arns=["arn:aws:iam::aws:policy/AdministratorAccess"],
+    inline_policies=[{"name": "all-s3", "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})}])
+aws.iam.RolePolicyAttachment("power", role=role.name, policy_arn="arn:aws:iam::aws:policy/PowerUserAccess")
+'''
+
+WIDER_GOOD = PLAIN_NETWORK + '''
+# The same resources, private and least-privilege.
+template = aws.ec2.LaunchTemplate("web", image_id="ami-0123456789abcdef0", instance_type="t4g.micro",
+    metadata_options={"http_tokens": "required"},
+    network_interfaces=[{"associate_public_ip_address": "false", "subnet_id": subnet.id}])
+aws.autoscaling.Group("web", min_size=1, max_size=2, vpc_zone_identifiers=[subnet.id],
+                      launch_template={"id": template.id, "version": "$Latest"})
+aws.ec2.LaunchConfiguration("legacy", image_id="ami-0123456789abcdef0", instance_type="t3.micro",
+                            metadata_options={"http_tokens": "required"})
+aws.lb.LoadBalancer("front", load_balancer_type="application", internal=True, subnets=[subnet.id])
+aws.rds.Instance("db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20, username="app",
+                 manage_master_user_password=True, storage_encrypted=True)
+aws.rds.Cluster("aurora", engine="aurora-postgresql", master_username="app", manage_master_user_password=True,
+                storage_encrypted=True)
+acl = aws.ec2.NetworkAcl("acl", vpc_id=vpc.id)
+aws.ec2.NetworkAclRule("vpc-only", network_acl_id=acl.id, rule_number=100, egress=False, protocol="tcp",
+                       from_port=443, to_port=443, rule_action="allow", cidr_block="172.31.0.0/24")
+role = aws.iam.Role("app", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+    managed_policy_arns=["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"],
+    inline_policies=[{"name": "read-one-bucket", "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::app-data/*"}]})}])
+'''
+WIDER_POLICIES = ("ec2-imdsv2", "ec2-no-public-ip", "ec2-no-key-pair", "lb-internal", "rds-not-public",
+                  "rds-encrypted", "nacl-no-open-ingress", "iam-no-admin-managed-policies", "iam-no-wildcard-actions")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wider_coverage_catches_each_way_in_and_each_broad_grant(tmp_path: Path, mode: str) -> None:
+    report = run(run_program(WIDER_BAD, tmp_path, mode))
+    fires(report, "ec2-imdsv2", "LaunchTemplate 'web'", "LaunchConfiguration 'legacy'")
+    fires(report, "ec2-no-public-ip", "LaunchTemplate 'web': network interface 0",
+          "LaunchConfiguration 'legacy': every instance launched from it gets a public IP")
+    fires(report, "ec2-no-key-pair", "LaunchTemplate 'web'", "LaunchConfiguration 'legacy'")
+    fires(report, "lb-internal", "LoadBalancer 'front'", "internet-facing")
+    fires(report, "rds-not-public", "Instance 'db'", "publicly_accessible")
+    fires(report, "rds-encrypted", "Instance 'db'", "Cluster 'aurora'")
+    fires(report, "nacl-no-open-ingress", "NetworkAclRule 'open'", "from anywhere")
+    fires(report, "iam-no-admin-managed-policies", "Role 'app': it attaches AdministratorAccess",
+          "RolePolicyAttachment 'power': it attaches PowerUserAccess")
+    fires(report, "iam-no-wildcard-actions", "Role 'app'", "allows s3:*")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wider_coverage_passes_the_private_least_privilege_variant(tmp_path: Path, mode: str) -> None:
+    report = run(run_program(WIDER_GOOD, tmp_path, mode))
+    found = [f.message for f in report.violations if f.policy in WIDER_POLICIES]
+    assert found == []
+
+
 def test_every_policy_has_a_variant_that_fires() -> None:
     # Runs last in this module (pytest keeps file order): every test above added what it saw firing.
     missing = sorted({p.name for p in POLICIES} - COVERED)
     assert missing == [], f"no bad variant shows these policies firing: {missing}"
 
 
+def test_private_only_names_real_policies() -> None:
+    from guard import PRIVATE_ONLY
+
+    assert {p.name for p in POLICIES} >= PRIVATE_ONLY
+
+
 def test_readme_lists_every_policy() -> None:
+    from offline.policy_table import rows
+
     readme = (ROOT / "README.md").read_text()
-    missing = [p.name for p in POLICIES if f"| `{p.name}` |" not in readme]
-    assert missing == [], f"README's policy table lacks {missing}"
+    stale = [row for row in rows() if row not in readme]
+    assert stale == [], f"README's policy table is stale (paste `python -m offline.policy_table`): {stale}"
 
 
 def test_rules_read_back_into_an_existing_group_are_not_taken_for_inline_rules() -> None:

@@ -8,9 +8,13 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from guard.kit import resource_policy
-from guard.values import UNKNOWN, fix, get, json_document
+from guard.values import UNKNOWN, as_list, fix, get, json_document
 
 INSTANCE = ("aws:ec2/instance:Instance",)
+# What auto-scaling groups launch from: judged like an instance, since every instance they start inherits them.
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+LAUNCH_CONFIGURATION = "aws:ec2/launchConfiguration:LaunchConfiguration"
+LAUNCHES = (*INSTANCE, LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION)
 SERVICE = ("aws:ecs/service:Service",)
 TASK = ("aws:ecs/taskDefinition:TaskDefinition",)
 
@@ -20,11 +24,20 @@ def _where(args: ResourceValidationArgs) -> str:
 
 
 def ec2_no_public_ip(args: ResourceValidationArgs) -> Iterator[str]:
-    if get(args.props, "associatePublicIpAddress") is True:
-        yield fix("the instance gets a public IP", _where(args), "set associate_public_ip_address=False")
+    if args.resource_type == LAUNCH_TEMPLATE:
+        # A string in a launch template's network interfaces ("true"/"false"); unset follows the subnet.
+        for i, nic in enumerate(as_list(get(args.props, "networkInterfaces", []))):
+            if str(get(nic, "associatePublicIpAddress", "")).lower() == "true":
+                yield fix(f"network interface {i} gives every instance launched from it a public IP", _where(args),
+                          f'set network_interfaces[{i}].associate_public_ip_address="false"')
+    elif get(args.props, "associatePublicIpAddress") is True:
+        yield fix("every instance launched from it gets a public IP" if args.resource_type != INSTANCE[0] else
+                  "the instance gets a public IP", _where(args), "set associate_public_ip_address=False")
 
 
 def ec2_imdsv2(args: ResourceValidationArgs) -> Iterator[str]:
+    # Unset means what EC2 does: IMDSv1 stays allowed (http_tokens "optional") unless the AMI or the account's
+    # default says otherwise, which the pack cannot see.
     if get(args.props, "metadataOptions.httpTokens") != "required":
         yield fix("IMDSv1 is allowed, so any SSRF on the host can read its role credentials", _where(args),
                   'set metadata_options.http_tokens="required"')
@@ -38,7 +51,8 @@ def ec2_encrypted_root(args: ResourceValidationArgs) -> Iterator[str]:
 
 def ec2_no_key_pair(args: ResourceValidationArgs) -> Iterator[str]:
     if get(args.props, "keyName"):
-        yield fix("the instance has an SSH key pair", _where(args),
+        yield fix("the instance has an SSH key pair" if args.resource_type == INSTANCE[0] else
+                  "every instance launched from it has an SSH key pair", _where(args),
                   "remove key_name: Session Manager needs no key and no inbound port")
 
 
@@ -73,12 +87,13 @@ def ecs_logging(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 POLICIES = [
-    resource_policy("ec2-no-public-ip", "EC2 instances have no public IP.", INSTANCE, ec2_no_public_ip,
-                    severity=Severity.CRITICAL),
-    resource_policy("ec2-imdsv2", "EC2 instances require IMDSv2.", INSTANCE, ec2_imdsv2),
+    resource_policy("ec2-no-public-ip", "EC2 instances, launch templates and launch configurations give no public IP.",
+                    LAUNCHES, ec2_no_public_ip, severity=Severity.CRITICAL),
+    resource_policy("ec2-imdsv2", "EC2 instances, launch templates and launch configurations require IMDSv2.",
+                    LAUNCHES, ec2_imdsv2),
     resource_policy("ec2-encrypted-root", "EC2 root volumes are encrypted.", INSTANCE, ec2_encrypted_root),
-    resource_policy("ec2-no-key-pair", "EC2 instances have no SSH key pair.", INSTANCE, ec2_no_key_pair,
-                    severity=Severity.MEDIUM),
+    resource_policy("ec2-no-key-pair", "EC2 instances, launch templates and launch configurations carry no SSH key "
+                    "pair.", LAUNCHES, ec2_no_key_pair, severity=Severity.MEDIUM),
     resource_policy("ecs-no-public-ip", "ECS services assign no public IPs.", SERVICE, ecs_no_public_ip,
                     severity=Severity.CRITICAL),
     resource_policy("ecs-no-privileged-containers", "No privileged containers.", TASK, ecs_not_privileged),
