@@ -89,6 +89,8 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
     "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
     "aws:ec2/routeTable:RouteTable": _ec2("route-table", "rtb"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": ("rtbassoc", lambda c, i: {}),
+    "aws:ec2/route:Route": (lambda c: f"r-{c.inputs.get('routeTableId', 'rtb')}1080289494", lambda c, i: {
+        "state": "active", "origin": "CreateRoute"}),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("security-group", "sg"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ec2(
         "security-group-rule", "sgr", lambda c, i: {"securityGroupRuleId": i}),
@@ -166,6 +168,12 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
     "aws:rds/cluster:Cluster": (lambda c: c.inputs.get("clusterIdentifier") or c.autoname, lambda c, i: {
         "arn": c.arn("rds", f"cluster:{i}"), "endpoint": f"{i}.cluster-{_hex(i, 12)}.{c.region}.rds.amazonaws.com"}),
     "aws:ec2/networkAcl:NetworkAcl": _ec2("network-acl", "acl"),
+    "aws:ec2/defaultVpc:DefaultVpc": _ec2("vpc", "vpc", lambda c, i: {"cidrBlock": "172.31.0.0/16",
+                                                                       "defaultSecurityGroupId": c.aws_id("sg")}),
+    "aws:ec2/securityGroupRule:SecurityGroupRule": (lambda c: f"sgrule-{_hex(c.urn, 10)}", lambda c, i: {
+        "securityGroupRuleId": c.aws_id("sgr")}),
+    "aws:sqs/queue:Queue": (lambda c: f"https://sqs.{c.region}.amazonaws.com/{ACCOUNT}/{c.autoname}", lambda c, i: {
+        "arn": c.arn("sqs", i.rsplit("/", 1)[1]), "url": i, "name": i.rsplit("/", 1)[1]}),
     "aws:ec2/networkAclRule:NetworkAclRule": (lambda c: f"nacl-{_hex(c.urn, 8)}", lambda c, i: {}),
 }
 

@@ -97,6 +97,29 @@ service("web", plain_cluster)  # an ordinary service: nobody opens a shell in it
 service("tools", exec_cluster)  # its cluster is set up for ECS Exec, the service forgot to enable it
 '''
 
+DEFAULT_VPC = HEADER + '''
+# The default VPC, adopted, and an instance launched into it without naming a subnet.
+default = aws.ec2.DefaultVpc("default")
+group = aws.ec2.SecurityGroup("web", vpc_id=default.id, description="web server")
+aws.vpc.SecurityGroupIngressRule("web-https", security_group_id=group.id, ip_protocol="tcp", from_port=443,
+                                 to_port=443, cidr_ipv4="10.0.0.0/8")
+host("web", None, group.id)
+'''
+
+OTHER_SHAPES = HEADER + '''
+# Resources the pack has no policy for, next to legacy aws.ec2.SecurityGroupRule rules.
+vpc, subnet, group = spoke("vpc", "10.1.0.0/24", ["ssm", "ssmmessages"])
+queue = aws.sqs.Queue("jobs", sqs_managed_sse_enabled=True)
+db = aws.ec2.SecurityGroup("db", vpc_id=vpc.id, description="database")
+aws.ec2.SecurityGroupRule("db-from-host", type="ingress", security_group_id=db.id, protocol="tcp", from_port=5432,
+                          to_port=5432, source_security_group_id=group.id)
+aws.ec2.SecurityGroupRule("host-to-db", type="egress", security_group_id=group.id, protocol="tcp", from_port=5432,
+                          to_port=5432, source_security_group_id=db.id)
+host("host", subnet.id, group.id)
+# A host placed in a group this stack does not own, by its id string: its rules cannot be seen from here.
+host("host-shared-group", subnet.id, "sg-0aaaabbbbccccdddd")
+'''
+
 
 def run(source: str, tmp_path: Path, mode: str) -> Report:
     report = analyze(run_program(source, tmp_path, mode))
@@ -172,3 +195,55 @@ def test_messages_on_airgaps_own_resources_also_name_airgaps_way(cap) -> None:
     (finding,) = [f for f in analyze(cut).by_policy("endpoint-reachability") if "ssm-host" in f.message]
     assert "aws.vpc.SecurityGroupIngressRule for tcp/443" in finding.message
     assert "(in airgap: endpoints.allow_from(<its Connections>))" in finding.message
+
+
+ORDINARY_VPC_WITH_NAT = HEADER + '''
+# An ordinary VPC: the host's subnet routes to a NAT gateway, so it reaches AWS's public endpoints that way.
+vpc, subnet, group = spoke("vpc", "10.1.0.0/24", [])
+table = aws.ec2.RouteTable("private", vpc_id=vpc.id)
+aws.ec2.RouteTableAssociation("private", subnet_id=subnet.id, route_table_id=table.id)
+aws.ec2.Route("to-nat", route_table_id=table.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id="nat-0abc")
+host("host", subnet.id, group.id)
+'''
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_host_that_routes_to_a_nat_needs_no_interface_endpoint(tmp_path: Path, mode: str) -> None:
+    report = run(ORDINARY_VPC_WITH_NAT, tmp_path, mode)
+    assert messages(report, "required-endpoints") == []
+    # The private-only policies still say what makes it not private-only.
+    assert messages(report, "no-default-route")
+
+
+# Every program, and exactly the findings it must produce (policy, resource) — in both harness modes. Anything more
+# is a false finding; anything less a missed one. Not applicable: the policies that must say they could not judge.
+BASICS = {("default-security-group-managed", "Vpc 'vpc'"), ("vpc-flow-logs", "Vpc 'vpc'")}
+EXPECTED: dict[str, tuple[str, set[tuple[str, str]], set[str]]] = {
+    "hub-and-spokes": (HUB_AND_SPOKES, {
+        ("required-endpoints", "Instance 'host-b'"), ("endpoint-policy-restricts", "VpcEndpoint 'spoke-a-ssm'"),
+        ("default-security-group-managed", "Vpc 'spoke-a'"), ("default-security-group-managed", "Vpc 'spoke-b'"),
+        ("vpc-flow-logs", "Vpc 'spoke-a'"), ("vpc-flow-logs", "Vpc 'spoke-b'")}, set()),
+    "vpc-from-elsewhere": (UNTRACEABLE_VPC, {
+        ("endpoint-policy-restricts", "VpcEndpoint 'own-ssm'"), ("default-security-group-managed", "Vpc 'own'"),
+        ("vpc-flow-logs", "Vpc 'own'")}, {"required-endpoints", "endpoint-reachability"}),
+    "gateway-by-default": (GATEWAY_BY_DEFAULT, BASICS | {
+        ("endpoint-policy-restricts", "VpcEndpoint 's3'"), ("endpoint-policy-restricts", "VpcEndpoint 'vpc-ssm'")},
+        set()),
+    "ecs-services": (ECS_SERVICES, BASICS | {
+        ("ecs-exec-enabled", "Service 'tools'"), ("ecs-task-roles-distinct", "TaskDefinition 'tools'"),
+        ("required-endpoints", "Service 'tools'"), ("required-endpoints", "Service 'web'")}, set()),
+    "default-vpc": (DEFAULT_VPC, {("ingress-by-group-reference", "SecurityGroupIngressRule 'web-https'")},
+                    {"required-endpoints", "endpoint-reachability"}),
+    "other-shapes": (OTHER_SHAPES, BASICS | {("endpoint-policy-restricts", "VpcEndpoint 'vpc-ssm'")}, set()),
+    "ordinary-vpc-with-nat": (ORDINARY_VPC_WITH_NAT, BASICS | {("no-default-route", "Route 'to-nat'")}, set()),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("program", list(EXPECTED))
+def test_each_program_gets_exactly_its_findings(tmp_path: Path, program: str, mode: str) -> None:
+    source, findings, not_applicable = EXPECTED[program]
+    report = run(source, tmp_path, mode)  # no exception, nothing skipped
+    got = {(f.policy, f.message.split("\n")[-1].split(":", 1)[0].split(" (")[0]) for f in report.violations}
+    assert got == findings
+    assert {name for name, _ in report.not_applicable} == not_applicable

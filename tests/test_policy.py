@@ -161,7 +161,7 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
                                                                cidrIpv4="10.40.0.0/16"), ("from 10.40.0.0/16",)),
     ("ingress-by-group-reference", lambda c: add_rule(c, INGRESS, "by-cidr", "ssm-host", ipProtocol="tcp",
                                                       fromPort=8080, toPort=8080, cidrIpv4="10.40.0.0/16"),
-     ("whatever it runs", "referenced_security_group_id")),
+     ("whatever runs there", "referenced_security_group_id")),
     ("no-admin-port-ingress", lambda c: add_rule(c, INGRESS, "ssh", "ssm-host", ipProtocol="tcp", fromPort=20,
                                                  toPort=25, referencedSecurityGroupId="sg-b"), ("port 22",)),
     ("no-all-protocol-rules", lambda c: add_rule(c, EGRESS, "everything", "bastion", ipProtocol="-1",

@@ -103,23 +103,25 @@ def no_all_protocol_rules(args: ResourceValidationArgs) -> Iterator[str]:
     for rule in rules_of(args.resource_type, args.props):
         if rule.protocol == "all":
             yield fix(f"an all-protocol {rule.direction} rule", _where(args),
-                      "allow the one port the flow needs (Port.tcp(443), Port.tcp(2049), ...)")
+                      remedy(args.urn, "set ip_protocol and the one port range the flow needs",
+                             "Port.tcp(443), Port.tcp(2049), ..."))
 
 
 def no_open_egress(args: ResourceValidationArgs) -> Iterator[str]:
     for rule in rules_of(args.resource_type, args.props):
         if rule.direction == "egress" and any(c in ANYWHERE for c in rule.cidrs):
-            yield fix("egress to 0.0.0.0/0 or ::/0 (there is no internet to reach; it only hides which flows are "
-                      "needed)", _where(args), "allow egress to the endpoint group, the S3 prefix list and the "
-                      "specific targets instead")
+            yield fix("egress to 0.0.0.0/0 or ::/0 hides which flows are needed (and a private-only VPC has no "
+                      "internet to reach)", _where(args), "allow egress to the specific groups, prefix lists and "
+                      "ranges the workload talks to")
 
 
 def group_references_not_cidrs(args: ResourceValidationArgs) -> Iterator[str]:
     for rule in rules_of(args.resource_type, args.props):
         inside = [c for c in rule.cidrs if c not in ANYWHERE]
         if rule.direction == "ingress" and inside:
-            yield fix(f"ingress from a CIDR range ({', '.join(map(str, inside))}) inside the VPC: every address in it "
-                      "is admitted, whatever it runs", _where(args),
+            # Not "inside the VPC": a resource policy cannot see which VPC the range belongs to.
+            yield fix(f"ingress from a CIDR range ({', '.join(map(str, inside))}): every address in it is admitted, "
+                      "whatever runs there", _where(args),
                       "admit the source's security group by reference (referenced_security_group_id)")
 
 

@@ -287,7 +287,7 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
         if offer and region is None:
             region = offer.get("region")
         offered = set(offer.get("endpointServices") or []) if offer and offer.get("region") == region else set()
-        if asleep(graph, consumer, here, offered):
+        if asleep(graph, consumer, here, offered) or _routes_out(graph, consumer):
             continue
         missing: list[tuple[str, str, str]] = []  # (service, why it is needed, what is there instead)
         for service, reason in why.items():
@@ -316,6 +316,15 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
         args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown; checked during update")
     if blind:
         args.not_applicable(_blind(blind))
+
+
+def _routes_out(graph: StackGraph, consumer: PolicyResource) -> bool:
+    """Every subnet it runs in has a default route (to a NAT or internet gateway): it reaches AWS's public service
+    endpoints that way, and needs no interface endpoint (an ordinary VPC, not a private-only one)."""
+    subnets = graph.feeds(consumer, "subnetId" if consumer.resource_type == INSTANCE else "networkConfiguration",
+                          SUBNET)
+    return bool(subnets) and all(any(_has_default_route(graph, t) for t in graph.route_tables_of(s))
+                                 for s in subnets)
 
 
 def _blind(labels: list[str]) -> str:
