@@ -603,8 +603,10 @@ def endpoint_budget(graph: StackGraph, args: StackValidationArgs) -> Violations:
         note = f" (priced as {prices.FALLBACK_REGION} for {', '.join(sorted(fallbacks))})" if fallbacks else ""
         yield fix(f"the interface endpoints cost about ${monthly:.0f}/month{note} — {interfaces} endpoint-AZs "
                   f"({', '.join(lines)}), billed every hour, idle or not — over the ${budget:.0f} budget", "stack",
-                  "use endpointPlacement=single-az, bastion=off when unused (drops ecr.api, ecr.dkr, logs), or raise "
-                  "monthlyBudgetUsd"), ""
+                  remedy(next((e.urn for e in graph.of(ENDPOINT)), None),
+                         "place each interface endpoint in fewer subnets, delete the endpoints of workloads not in "
+                         "use, or raise the policy's monthlyBudgetUsd",
+                         "endpointPlacement=single-az, bastion=off or asleep=true when unused")), ""
 
 
 EC2MESSAGES_SCHEMA = PolicyConfigSchema(properties={"ec2messages": {
