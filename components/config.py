@@ -612,12 +612,12 @@ def _place_endpoints(endpoints: Sequence[str], zones: Sequence[str], placement: 
 
 def load() -> Settings:
     """Read and validate the running stack's config. Called first in __main__.py."""
-    from pulumi.runtime import config as runtime_config
+    from components.pulumi_internals import config_present
 
     cfg = pulumi.Config(PROJECT)
     raw: dict[str, str | None] = {key: cfg.get(key) for key in KEYS}
     # A misspelt key would otherwise be ignored silently and its default used: report it instead.
-    present = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    present = config_present()
     prefix = f"{PROJECT}:"
     for full, value in present.items():
         if full.startswith(prefix) and full[len(prefix):] not in KEYS:

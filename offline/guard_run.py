@@ -15,8 +15,8 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from components import pulumi_internals as internals
 from guard import PACK_NAME, POLICIES  # policy/, put on the path by the offline package
 from offline.harness import PROJECT, Capture, Registration
 
@@ -86,9 +86,9 @@ def _options(r: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
                                                 parent=r.parent or "")
 
 
-def servicer(config: dict[str, dict[str, Any]] | None = None) -> _PolicyAnalyzerServicer:
+def servicer(config: dict[str, dict[str, Any]] | None = None) -> Any:
     """The pack's servicer, as `pulumi preview --policy-pack policy` starts it, optionally configured."""
-    analyzer = _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, POLICIES, EnforcementLevel.MANDATORY)
+    analyzer = internals.policy_analyzer(PACK_NAME, PACK_VERSION, POLICIES, EnforcementLevel.MANDATORY)
     if config:
         levels = {p.name: p.enforcement_level or EnforcementLevel.MANDATORY for p in POLICIES}
         request = analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={

@@ -29,10 +29,8 @@ import pulumi
 import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.sync_await import _sync_await
 
+from components import pulumi_internals as internals
 from components.config import ConfigError
 from offline import aws_model
 
@@ -128,6 +126,10 @@ class _Mocks(pulumi_mocks.Mocks):
         return aws_model.INVOKES[args.token](dict(args.args), self.region), []
 
 
+class EngineRefusal(Exception):
+    """The program registered something the real engine refuses outright (and so refuses the whole program)."""
+
+
 class _EngineError(grpc.RpcError):
     """An invoke the engine answers with an error: over gRPC, as the real monitor does. (A plain exception from
     the mocks would be recorded by the SDK as an unhandled RPC failure, which a real engine's error is not: the
@@ -150,6 +152,16 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.urns: set[str] = set()
+
+    def _admit(self, urn: str, parent: str) -> None:
+        """What the engine refuses before any step: a URN registered twice (two resources of one type and name
+        under one parent), and a parent it has never been told of."""
+        if urn in self.urns:
+            raise EngineRefusal(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        if parent and parent not in self.urns and not parent.split("::")[-2].endswith("pulumi:pulumi:Stack"):
+            raise EngineRefusal(f"resource '{urn}' names parent '{parent}', which was never registered")
+        self.urns.add(urn)
 
     def Invoke(self, request: Any) -> Any:
         try:
@@ -160,6 +172,7 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
     def ReadResource(self, request: Any) -> Any:
         """A read (a StackReference): the engine holds its state too, and AnalyzeStack sees it."""
         response = super().ReadResource(request)
+        self._admit(response.urn, request.parent)
         self.registrations.append(Registration(
             urn=response.urn, type=request.type, name=request.name, parent=request.parent or None, custom=True,
             inputs=json_format.MessageToDict(request.properties),
@@ -171,7 +184,9 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
+            self.urns.add(response.urn)
             return response
+        self._admit(response.urn, request.parent)
         self.registrations.append(
             Registration(
                 urn=response.urn,
@@ -311,9 +326,8 @@ def capture(
     if sink is not None:
         monitor.registrations = sink
 
-    # A fresh root stack per run: the runtime keeps it in a context variable.
-    settings.ROOT.set(None)
-    set_all_config(config)
+    internals.reset_root()
+    internals.set_config(config)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=mode == "preview",
                              monitor=monitor)
     main = program or ROOT / "__main__.py"
@@ -323,11 +337,10 @@ def capture(
     def run() -> None:
         runpy.run_path(str(main), run_name="__main__")
 
-    _sync_await(pulumi.runtime.stack.run_pulumi_func(run))
+    internals.run_program(run)
     if mode == "update":
         reflect_rules(monitor.registrations)
-    root = settings.get_root_resource()
-    exports = _sync_await(rpc.serialize_properties(getattr(root, "outputs", {}), {}))
+    exports = internals.root_exports()
     return Capture(
         stack=stack,
         mode=mode,

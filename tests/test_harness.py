@@ -78,3 +78,35 @@ def test_plan_shows_outputs_as_the_cli_would(capsys: pytest.CaptureFixture[str],
     out = capsys.readouterr().out
     assert "bastionForwardPorts:\n  - 8080\n" in out
     assert "8080.0" not in out
+
+
+def test_two_components_of_one_name_are_refused_as_the_engine_refuses_them(tmp_path) -> None:
+    """Two PrivateNetworks named alike register the same URNs; the engine refuses the whole program, so does this."""
+    import pytest
+    from conftest import run_program
+
+    from offline.harness import EngineRefusal
+
+    source = """
+import ipaddress
+from components.network import PrivateNetwork, PrivateNetworkArgs
+args = PrivateNetworkArgs(cidr=ipaddress.IPv4Network("10.1.0.0/16"),
+                          subnets={"ap-northeast-1a": ipaddress.IPv4Network("10.1.0.0/24")})
+PrivateNetwork("network", args)
+PrivateNetwork("network", args)
+"""
+    with pytest.raises(EngineRefusal, match=r"Duplicate resource URN '.*PrivateNetwork::network'"):
+        run_program(source, tmp_path)
+
+
+def test_every_modelled_invoke_is_one_the_provider_has() -> None:
+    """The harness answers only invokes the real provider (or the engine) has: each token is in pulumi_aws."""
+    from pathlib import Path
+
+    import pulumi_aws
+
+    from offline import aws_model
+
+    source = "\n".join(p.read_text() for p in Path(pulumi_aws.__file__).parent.rglob("get_*.py"))
+    for token in aws_model.INVOKES:
+        assert f"'{token}'" in source or f'"{token}"' in source, token
