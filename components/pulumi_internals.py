@@ -48,9 +48,15 @@ def reset_root() -> None:
 
 
 def run_program(func: Callable[[], Any]) -> None:
-    """Run a Pulumi program function as the language host does, waiting for every outstanding RPC."""
+    """Run a Pulumi program function as the language host does, waiting for every outstanding RPC and output. The
+    SDK keeps both, and the first failure among them, in process-wide settings and raises it at the end of a run:
+    they are cleared before each run, as the SDK's own `pulumi.runtime.test` decorator does (the language host runs
+    one program per process; the tests run many, some of them failing on purpose)."""
     import pulumi
+    from pulumi.runtime.settings import SETTINGS
 
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
     sync_await(pulumi.runtime.stack.run_pulumi_func(func))
 
 

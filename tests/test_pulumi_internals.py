@@ -20,6 +20,7 @@ def test_the_installed_sdks_are_the_versions_the_internals_were_checked_against(
 def test_every_internal_entry_point_still_exists() -> None:
     import pulumi.runtime.config as runtime_config
     from pulumi.runtime import rpc, settings, stack, sync_await
+    from pulumi.runtime.settings import SETTINGS
     from pulumi_policy import policy, proxy
 
     for module, name in ((runtime_config, "get_config_env"), (runtime_config, "CONFIG"),
@@ -27,6 +28,7 @@ def test_every_internal_entry_point_still_exists() -> None:
                          (settings, "get_root_resource"), (rpc, "serialize_properties"), (stack, "run_pulumi_func"),
                          (policy, "_PolicyAnalyzerServicer"), (proxy, "UnknownValueError")):
         assert hasattr(module, name), f"{module.__name__}.{name} is gone"
+    assert hasattr(SETTINGS.rpc_manager, "clear") and hasattr(SETTINGS.outputs, "clear")
 
 
 def test_no_module_outside_the_adapter_reaches_into_pulumi_internals() -> None:
