@@ -13,7 +13,7 @@ from pathlib import Path
 from offline import graph
 from offline.harness import Capture, Registration
 
-SUBNET = "aws:ec2/subnet:Subnet"
+SUBNET = graph.SUBNET
 LABELS = {
     "ssm-host": "SSM host (EC2)", "file-share": "file share (EFS)", "bastion": "Fargate bastion (ECS Exec)",
     "endpoint-group": "endpoint group", "prefix list of s3": "S3 gateway endpoint",

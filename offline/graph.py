@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 from offline.harness import UNKNOWN, Capture, Registration
 
-SG = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+# Type tokens come from the pack's own module, so the plan and the pack name resources alike.
+from guard.graph import EGRESS, ENDPOINT, INGRESS, SG, STACK_REFERENCE, SUBNET  # isort: skip  # noqa: F401
 
 INTERNET_TYPES = {
     "aws:ec2/internetGateway:InternetGateway": "Internet Gateway",
@@ -61,9 +59,6 @@ def _one(capture: Capture, rule: Registration, prop: str) -> Registration | None
     index = capture.by_urn()
     found = [index[u] for u in urns if u in index]
     return found[0] if found else None
-
-
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
 def referenced(capture: Capture) -> dict[str, str]:
