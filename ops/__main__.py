@@ -84,11 +84,17 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _http() -> requests.Session:
+    """The session the image copy pulls through (forward fills a missing image; `image` copies it)."""
+    http = requests.Session()
+    http.headers["User-Agent"] = "airgap-image-copy"
+    return http
+
+
 def _forward(args: argparse.Namespace, outputs: dict, park_after: bool) -> int:
     stack = read_stack(args.stack, outputs)
     session = aws_session(args.profile, stack.region)
-    http = requests.Session()
-    http.headers["User-Agent"] = "airgap-image-copy"
+    http = _http()
     options = ForwardOptions(host=args.host, port=args.port, local_port=args.local_port, timeout=args.timeout,
                              park_after=park_after, fill_image=not args.no_fill, profile=args.profile)
     return forward(stack, session, options, http=http)
@@ -147,8 +153,7 @@ def run(args: argparse.Namespace,
     if args.command == "park":
         park(stack, session)
         return 0
-    http = requests.Session()
-    http.headers["User-Agent"] = "airgap-image-copy"
+    http = _http()
     image(stack, session, http)
     return 0
 

@@ -158,20 +158,22 @@ def _first_error(err: Exception) -> str:
     return (errors or lines or ["(no output)"])[-1]
 
 
+def config(stack: Stack) -> dict[str, str]:
+    """The stack's config as plain strings (the Automation API wraps each value in a ConfigValue)."""
+    return {k: str(getattr(v, "value", v)) for k, v in stack.get_all_config().items()}
+
+
 def region(stack: Stack) -> str | None:
-    value = getattr(stack.get_all_config().get("aws:region"), "value", None)
-    return str(value) if value else None
+    return config(stack).get("aws:region") or None
 
 
 def network_stack(stack: Stack) -> str | None:
     """The network stack a workload stack runs on (airgap:networkStack), if any."""
-    value = getattr(stack.get_all_config().get("airgap:networkStack"), "value", None)
-    return str(value) if value else None
+    return config(stack).get("airgap:networkStack") or None
 
 
 def current_state(stack: Stack) -> State:
-    config = stack.get_all_config()
-    return State.from_config({k: getattr(v, "value", v) for k, v in config.items()})
+    return State.from_config(config(stack))
 
 
 def plain_outputs(stack: Stack) -> dict[str, Any]:

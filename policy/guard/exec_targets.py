@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from pulumi_policy import PolicyResource, Severity, StackValidationArgs
 
 from guard.graph import CLUSTER, ENDPOINT, ROLE, SERVICE, TASK, StackGraph, endpoint_service, endpoint_type, label
+from guard.iam import ROLE_POLICY
 from guard.kit import ADVISORY, stack_policy
 from guard.values import UNKNOWN, fix, get, json_document, plain
 
 Violations = Iterator[tuple[str, str]]
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 CHANNEL = "ssmmessages:"
 
 

@@ -12,7 +12,8 @@ from guard.kit import resource_policy
 from guard.values import UNKNOWN, as_list, fix, get, json_document, remedy
 
 ROLE = "aws:iam/role:Role"
-POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+POLICY_TYPES = (ROLE_POLICY, "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
                 "aws:iam/groupPolicy:GroupPolicy", ROLE)
 ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
                "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment")
