@@ -8,25 +8,38 @@
 airgap:role splits it: a network stack (the VPC and its endpoints) and workload stacks on it (the rest).
 """
 
-from components import config
-from components.bastion import FargateBastion, FargateBastionArgs
-from components.connections import Port
-from components.endpoint_policies import allowed_buckets
-from components.endpoints import VpcEndpoints, VpcEndpointsArgs
-from components.file_share import FileShare, FileShareArgs
-from components.flow_logs import VpcFlowLogs, VpcFlowLogsArgs
-from components.image_reference import Reference
-from components.network import PrivateNetwork, PrivateNetworkArgs
-from components.outputs import export_network, export_state, export_workloads
-from components.shared_network import SharedNetwork, SharedNetworkArgs
-from components.ssm_host import SsmHost, SsmHostArgs
+from airgap import (
+    FargateBastion,
+    FargateBastionArgs,
+    FileShare,
+    FileShareArgs,
+    PrivateNetwork,
+    PrivateNetworkArgs,
+    SharedNetwork,
+    SharedNetworkArgs,
+    SsmHost,
+    SsmHostArgs,
+    VpcEndpoints,
+    VpcEndpointsArgs,
+    VpcFlowLogs,
+    VpcFlowLogsArgs,
+)
+from airgap.connections import Port
+from airgap.endpoint_policies import allowed_buckets
+from airgap.image_reference import Reference
+from program import config
+from program.outputs import export_network, export_state, export_workloads
 
 settings = config.load()
 export_state(settings)
 
 # The network: this stack's own (roles all and network), or a network stack's (role workloads).
-if settings.network is not None:
-    network = endpoints = SharedNetwork("network", SharedNetworkArgs(offer=settings.network))
+if (offer := settings.network) is not None:
+    network = endpoints = SharedNetwork(
+        "network",
+        SharedNetworkArgs(stack=offer.stack, vpc_id=offer.vpc_id, subnet_ids_by_zone=offer.subnets,
+                          endpoint_group_id=offer.endpoint_group_id, s3_prefix_list_id=offer.s3_prefix_list_id),
+    )
 else:
     network = PrivateNetwork(
         "network",
@@ -37,39 +50,40 @@ else:
     )
     flow_logs = VpcFlowLogs(
         "flow-logs",
-        VpcFlowLogsArgs(vpc_id=network.vpc.id, names=settings.names, region=settings.region, account=settings.account,
-                        traffic=settings.flow_log_traffic, retention_days=settings.flow_log_retention_days,
-                        keep_on_destroy=settings.production),
+        VpcFlowLogsArgs(vpc_id=network.vpc_id, names=settings.names, traffic=settings.flow_log_traffic,
+                        retention_days=settings.flow_log_retention_days, keep_on_destroy=settings.production),
     ) if settings.flow_logs else None
     # The only way out of the VPC, and what may pass: endpoint policies admit the account's own principals and
     # resources, and the S3 gateway exactly the buckets the workloads read.
     endpoints = VpcEndpoints(
         "endpoints",
-        VpcEndpointsArgs(network=network, region=settings.region, services=settings.endpoints,
-                         zones=settings.endpoint_zones, account=settings.account,
-                         policy_supported=settings.endpoint_policy_supported,
+        VpcEndpointsArgs(vpc_id=network.vpc_id, subnet_ids=network.subnet_ids_by_zone,
+                         route_table_ids=network.route_table_ids, services=settings.endpoints,
+                         zones=settings.endpoint_zones, policy_supported=settings.endpoint_policy_supported,
                          s3_buckets=allowed_buckets(settings.region, settings.workloads, settings.s3_buckets),
                          asleep=settings.asleep),
     )
     export_network(settings, network, endpoints, flow_logs)
 
 if settings.role != "network":
-    share = FileShare("file-share", FileShareArgs(network=network, protect=settings.production)) \
-        if settings.file_share else None
+    share = FileShare(
+        "file-share",
+        FileShareArgs(vpc_id=network.vpc_id, subnet_ids=network.subnet_ids_by_zone, protect=settings.production),
+    ) if settings.file_share else None
 
     # The host and the bastion connect themselves to the endpoints (and the host to the share) before they start.
     host = SsmHost(
         "ssm-host",
-        SsmHostArgs(network=network, region=settings.region, zone=settings.availability_zones[0],
+        SsmHostArgs(vpc_id=network.vpc_id, subnet_id=network.subnet_ids_by_zone[settings.availability_zones[0]],
                     instance_type=settings.ssm_host_instance_type, endpoints=endpoints, file_share=share,
                     running=not settings.asleep),
     ) if settings.ssm_host else None
 
     bastion = FargateBastion(
         "bastion",
-        FargateBastionArgs(network=network, region=settings.region, names=settings.names, mode=settings.bastion,
-                           cpu=settings.bastion_cpu, memory=settings.bastion_memory,
-                           log_retention_days=settings.log_retention_days,
+        FargateBastionArgs(vpc_id=network.vpc_id, subnet_ids=list(network.subnet_ids_by_zone.values()),
+                           names=settings.names, mode=settings.bastion, cpu=settings.bastion_cpu,
+                           memory=settings.bastion_memory, log_retention_days=settings.log_retention_days,
                            image_source=settings.bastion_image_source,
                            image_tag=Reference.parse(settings.bastion_image_source).private_tag,
                            image=settings.bastion_image or None, kms=settings.exec_kms, endpoints=endpoints,
@@ -77,6 +91,6 @@ if settings.role != "network":
     ) if settings.bastion != "off" else None
     if bastion is not None and host is not None:
         for port in settings.bastion_forward_ports:
-            bastion.connections.allow_to(host.connections, Port.tcp(port), "port forwarding to the SSM host")
+            bastion.connections.allow_to(host, Port.tcp(port), "port forwarding to the SSM host")
 
     export_workloads(settings, network, host, share, bastion)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "policy/requirements.txt", "requirements.lock")
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt", "policy/requirements.txt", "requirements.lock",
+                "components/pyproject.toml")
 STAMP = VENV / ".airgap-requirements"
 COMMANDS = {
     "plan": ["-m", "offline.plan"],

@@ -222,6 +222,13 @@ def _caller(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE"}
 
 
+def _region(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """GetRegion: the provider's own region (or the one asked for), as pulumi-aws 7 returns it."""
+    name = args.get("region") or region
+    return {"id": name, "region": name, "name": name, "endpoint": f"ec2.{name}.amazonaws.com",
+            "description": name}
+
+
 # Interface endpoint services the offline region offers, and whether each accepts an endpoint policy.
 # Policy support as AWS documents it per service ("AWS services that integrate with AWS PrivateLink").
 INTERFACE_SERVICES: dict[str, bool] = {
@@ -252,5 +259,6 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:ssm/getParameter:getParameter": _parameter,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller,
+    "aws:index/getRegion:getRegion": _region,
     "aws:ec2/getVpcEndpointService:getVpcEndpointService": _endpoint_service,
 }

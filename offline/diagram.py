@@ -16,7 +16,7 @@ from offline.harness import Capture, Registration
 SUBNET = graph.SUBNET
 LABELS = {
     "ssm-host": "SSM host (EC2)", "file-share": "file share (EFS)", "bastion": "Fargate bastion (ECS Exec)",
-    "endpoint-group": "endpoint group", "prefix list of s3": "S3 gateway endpoint",
+    "endpoints": "endpoint group", "prefix list of s3": "S3 gateway endpoint",
 }
 
 

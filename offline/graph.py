@@ -89,7 +89,9 @@ def peer_name(capture: Capture, rule: Registration) -> str:
             return elsewhere[str(rule.inputs[key])]
     if rule.inputs.get("prefixListId"):
         source = _one(capture, rule, "prefixListId")
-        return f"prefix list of {source.name}" if source else f"prefix list {rule.inputs['prefixListId']}"
+        # Named by the endpoint's service (com.amazonaws.<region>.s3 -> s3), not by its logical name.
+        service = str(source.inputs.get("serviceName", "")).rsplit(".", 1)[-1] if source else ""
+        return f"prefix list of {service or source.name}" if source else f"prefix list {rule.inputs['prefixListId']}"
     for key in ("cidrIpv4", "cidrIpv6"):
         if rule.inputs.get(key):
             return rule.inputs[key]

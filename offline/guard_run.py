@@ -16,9 +16,9 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 
-from components import pulumi_internals as internals
 from guard import PACK_NAME, POLICIES  # policy/, put on the path by the offline package
 from offline.harness import PROJECT, Capture, Registration
+from program import pulumi_internals as internals
 
 PACK_VERSION = "0.1.0"
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",

@@ -30,9 +30,9 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 
-from components import pulumi_internals as internals
-from components.config import ConfigError
 from offline import aws_model
+from program import pulumi_internals as internals
+from program.config import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "airgap"
@@ -56,6 +56,9 @@ class Registration:
     protect: bool
     ignore_changes: list[str] = field(default_factory=list)
     provider: str | None = None  # an explicit provider's URN (None: the default provider for its package)
+    # URNs this resource also answers to (its aliases, as the engine resolves alias specs): a resource in the old
+    # state under one of these is this resource renamed, not one to delete.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -96,6 +99,16 @@ class _Mocks(pulumi_mocks.Mocks):
     def __init__(self, mode: Mode, region: str, invokes: list[str],
                  stack_outputs: Mapping[str, Mapping[str, Any]]) -> None:
         self.mode, self.region, self.invokes, self.stack_outputs = mode, region, invokes, stack_outputs
+        # Explicit AWS providers by URN -> their region: what they create in and what their invokes answer for.
+        self.provider_regions: dict[str, str] = {}
+        # (type, name) -> the name it had before a rename (its first alias): the resource keeps that identity.
+        self.former_names: dict[tuple[str, str], str] = {}
+
+    def region_of(self, provider: str | None) -> str:
+        """The region of the provider a request names ("<urn>::<id>"), or the stack's (the default provider)."""
+        if not provider:
+            return self.region
+        return self.provider_regions.get(provider.rsplit("::", 1)[0], self.region)
 
     def _outputs_of(self, stack: str) -> dict[str, Any]:
         # The engine's built-in provider: the named stack's outputs, or an error for a stack it cannot find.
@@ -110,9 +123,12 @@ class _Mocks(pulumi_mocks.Mocks):
         if not args.custom:
             return "", {}
         # Stack, type and name identify a resource (names are unique per type in a stack); ids derive from them,
-        # so two stacks never share an id.
-        seed = f"{pulumi.get_stack()}::{args.typ}::{args.name}"
-        return aws_model.resource_state(args.typ, args.name, seed, args.inputs, self.region, self.mode == "preview")
+        # so two stacks never share an id. A renamed resource keeps the id it had under its former name, as the
+        # engine keeps it when an alias matches.
+        name = self.former_names.get((args.typ, args.name), args.name)
+        seed = f"{pulumi.get_stack()}::{args.typ}::{name}"
+        return aws_model.resource_state(args.typ, args.name, seed, args.inputs, self.region_of(args.provider),
+                                        self.mode == "preview")
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         self.invokes.append(args.token)
@@ -123,7 +139,7 @@ class _Mocks(pulumi_mocks.Mocks):
                 f"invoke {args.token} is not modelled offline; add it to offline.aws_model.INVOKES only if the "
                 "real provider has it"
             )
-        return aws_model.INVOKES[args.token](dict(args.args), self.region), []
+        return aws_model.INVOKES[args.token](dict(args.args), self.region_of(args.provider)), []
 
 
 class EngineRefusal(Exception):
@@ -182,11 +198,17 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResource(self, request: Any) -> Any:
+        former = [a.spec.name for a in request.aliases if a.HasField("spec") and a.spec.name]
+        if former:
+            self.mocks.former_names[(request.type, request.name)] = former[0]
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             self.urns.add(response.urn)
             return response
         self._admit(response.urn, request.parent)
+        if request.type == "pulumi:providers:aws":
+            self.mocks.provider_regions[response.urn] = str(
+                json_format.MessageToDict(request.object).get("region") or self.mocks.region)
         self.registrations.append(
             Registration(
                 urn=response.urn,
@@ -202,9 +224,16 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 ignore_changes=list(request.ignoreChanges),
                 provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+                aliases=[_alias_urn(response.urn, a.spec.name) for a in request.aliases
+                         if a.HasField("spec") and a.spec.name],
             )
         )
         return response
+
+
+def _alias_urn(urn: str, old_name: str) -> str:
+    """The URN an alias spec with only a name resolves to: same stack, project, parent type chain and type."""
+    return f"{urn.rsplit('::', 1)[0]}::{old_name}"
 
 
 class Yaml12Loader(yaml.SafeLoader):

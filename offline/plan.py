@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
-from components import endpoint_policies
-from components.config import ConfigError
+from airgap import endpoint_policies
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
 from offline.harness import MODES, ROOT, Capture, Registration, capture, load_yaml, stack_config
+from program.config import ConfigError
 
 
 def _on(flag: object) -> str:

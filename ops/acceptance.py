@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from components.naming import PhysicalNames
+from airgap.naming import PhysicalNames
 
 ROOT = Path(__file__).resolve().parent.parent
 TAG = "airgap-acceptance"

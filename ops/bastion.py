@@ -36,7 +36,7 @@ import boto3
 import requests
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-from components.image_reference import EcrImage, Reference
+from airgap.image_reference import EcrImage, Reference
 from ops.image import ImageError, TargetRepository, copy_image
 
 CONTAINER = "bastion"

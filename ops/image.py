@@ -31,7 +31,7 @@ from typing import IO, Any
 import requests
 from botocore.exceptions import ClientError
 
-from components.image_reference import Reference
+from airgap.image_reference import Reference
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"

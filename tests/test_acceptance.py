@@ -150,7 +150,7 @@ def test_the_flow_log_check_reads_the_bucket_and_its_policy(moto_env: None) -> N
     import boto3
     from moto import mock_aws
 
-    from components.flow_logs import delivery_policy
+    from airgap.flow_logs import delivery_policy
     from ops.acceptance import AwsCloud
 
     with mock_aws():
@@ -180,7 +180,7 @@ def test_anything_left_after_destroy_fails_the_run() -> None:
 
 def test_the_run_config_is_a_valid_stack_for_the_program(cap) -> None:
     """The acceptance stack's name and config pass the program's own validation (a bad one would fail on AWS)."""
-    from components.naming import NAME_PATTERN
+    from airgap.naming import NAME_PATTERN
 
     assert NAME_PATTERN.fullmatch(RUN.stack)
     overrides = {k.split(":", 1)[1]: v for k, v in config(RUN).items()

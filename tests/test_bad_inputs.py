@@ -13,10 +13,10 @@ import pytest
 from bad_inputs import BAD_INPUTS, Bad
 from conftest import ROOT
 
-from components.config import ConfigError
 from offline import plan
 from offline.harness import Registration, capture, load_yaml
 from ops import __main__ as ops_cli
+from program.config import ConfigError
 
 
 def by(where: str) -> list[Bad]:
@@ -94,7 +94,7 @@ def test_a_bad_command_line_is_one_clear_error_and_exit_2(bad: Bad, tmp_path: Pa
 
 
 def test_the_corpus_is_large_and_covers_every_key_and_every_entry() -> None:
-    from components.config import KEYS
+    from program.config import KEYS
 
     assert len(BAD_INPUTS) >= 60
     assert len({b.id for b in BAD_INPUTS}) == len(BAD_INPUTS), "two rows say the same thing"

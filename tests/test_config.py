@@ -8,9 +8,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from components import config
-from components.config import KEYS, ConfigError, EndpointOffer, parse
 from offline.harness import Registration, capture, stack_config
+from program import config
+from program.config import KEYS, ConfigError, EndpointOffer, parse
 
 ZONES = ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")
 

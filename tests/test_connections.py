@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from conftest import run_program
 
-from components.connections import Port, check_description
+from airgap.connections import Port, check_description
 from offline import graph
 from offline.harness import Capture
 
 PAIR = '''
 import pulumi
-from components.connections import Connections, Port, security_group
-from components.endpoints import HTTPS
+from airgap.connections import Connections, Port, security_group
+from airgap.endpoints import HTTPS
 
 class Owner(pulumi.ComponentResource):
     def __init__(self, name):
@@ -85,7 +85,7 @@ share.allow_to(host, Port.tcp(2049), "the reverse rule")
 
 def test_prefix_list_peer_gets_only_the_egress_half(tmp_path: Path) -> None:
     cap = run_program(PAIR.format(body='''
-from components.connections import PrefixListPeer
+from airgap.connections import PrefixListPeer
 host.allow_to(PrefixListPeer("s3-prefix-list", "pl-61a54008"), HTTPS, "S3")
 '''), tmp_path)
     assert rules(cap) == [("egress", "host", "prefix list pl-61a54008", "tcp/443")]

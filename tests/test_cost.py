@@ -14,7 +14,7 @@ TOKYO = PRICES["ap-northeast-1"]
 
 
 def test_every_region_prices_every_offered_instance_type() -> None:
-    from components.catalog import INSTANCE_TYPES
+    from airgap.catalog import INSTANCE_TYPES
 
     for region, table in PRICES.items():
         assert set(table.ec2_hour) == set(INSTANCE_TYPES), region

@@ -17,11 +17,12 @@ SUBNET = "aws:ec2/subnet:Subnet"
 
 
 def endpoints(cap: Capture, kind: str) -> dict[str, object]:
-    return {r.name: r for r in cap.of_type(graph.ENDPOINT) if r.inputs["vpcEndpointType"] == kind}
+    return {r.name.removeprefix("endpoints-"): r for r in cap.of_type(graph.ENDPOINT)
+            if r.inputs["vpcEndpointType"] == kind}
 
 
 def test_interface_endpoints_have_private_dns_and_only_the_endpoint_group(dev: Capture) -> None:
-    group = dev.named(graph.SG, "endpoint-group")
+    group = dev.named(graph.SG, "endpoints")
     interfaces = endpoints(dev, "Interface")
     assert set(interfaces) == {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs"}
     for endpoint in interfaces.values():
@@ -58,20 +59,22 @@ def test_dev_places_endpoints_in_one_az_to_save_cost(dev: Capture) -> None:
 
 def test_endpoint_set_is_config(cap) -> None:
     run = cap("dev", "preview", bastion="off", endpoints=["ssm", "ssmmessages", "ec2messages", "s3"])
-    assert {r.name for r in run.of_type(graph.ENDPOINT)} == {"ssm", "ssmmessages", "ec2messages", "s3"}
+    assert {r.name.removeprefix("endpoints-") for r in run.of_type(graph.ENDPOINT)} \
+        == {"ssm", "ssmmessages", "ec2messages", "s3"}
 
 
 CONSUMERS = '''
-from components import config
-from components.connections import Connections, security_group
-from components.endpoints import VpcEndpoints, VpcEndpointsArgs
-from components.network import PrivateNetwork, PrivateNetworkArgs
+from airgap.connections import Connections, security_group
+from airgap.endpoints import VpcEndpoints, VpcEndpointsArgs
+from airgap.network import PrivateNetwork, PrivateNetworkArgs
+from program import config
 
 settings = config.load()
 network = PrivateNetwork("network", PrivateNetworkArgs(settings.vpc_cidr,
                          {{z: settings.subnet_cidr(z) for z in settings.availability_zones}}))
-endpoints = VpcEndpoints("endpoints", VpcEndpointsArgs(network, settings.region, settings.endpoints,
-                         settings.endpoint_zones, settings.account, settings.endpoint_policy_supported))
+endpoints = VpcEndpoints("endpoints", VpcEndpointsArgs(network.vpc_id, network.subnet_ids_by_zone,
+                         network.route_table_ids, settings.endpoints, settings.endpoint_zones,
+                         settings.endpoint_policy_supported))
 app = Connections("app", security_group("app", vpc_id=network.vpc.id, description="app", parent=network), network)
 worker = Connections("worker", security_group("worker", vpc_id=network.vpc.id, description="w", parent=network),
                      network)
@@ -84,13 +87,13 @@ def test_allow_from_opens_443_both_ways_and_443_to_s3(tmp_path: Path, mode: str)
     cap = run_program(CONSUMERS.format(consumers="app, worker"), tmp_path, mode)
     found = {(f.source, f.target, f.port, f.egress is not None, f.ingress is not None) for f in graph.flows(cap)}
     assert found == {
-        ("app", "endpoint-group", "tcp/443", True, True),
-        ("worker", "endpoint-group", "tcp/443", True, True),
+        ("app", "endpoints", "tcp/443", True, True),
+        ("worker", "endpoints", "tcp/443", True, True),
         ("app", "prefix list of s3", "tcp/443", True, False),
         ("worker", "prefix list of s3", "tcp/443", True, False),
     }
     # The S3 egress names the gateway endpoint's prefix list by dependency, even while its id is unknown.
-    s3 = cap.named(graph.ENDPOINT, "s3")
+    s3 = cap.named(graph.ENDPOINT, "endpoints-s3")
     for rule in cap.of_type(graph.EGRESS):
         if "prefixListId" in rule.inputs:
             assert rule.property_dependencies["prefixListId"] == [s3.urn]
@@ -98,7 +101,7 @@ def test_allow_from_opens_443_both_ways_and_443_to_s3(tmp_path: Path, mode: str)
 
 def test_endpoint_group_admits_only_443_from_referenced_groups(tmp_path: Path) -> None:
     cap = run_program(CONSUMERS.format(consumers="app, worker"), tmp_path)
-    group = cap.named(graph.SG, "endpoint-group")
+    group = cap.named(graph.SG, "endpoints")
     ingress = [r for r in cap.of_type(graph.INGRESS) if r.property_dependencies["securityGroupId"] == [group.urn]]
     assert len(ingress) == 2
     for rule in ingress:
@@ -122,7 +125,7 @@ def test_interface_endpoints_go_only_to_zones_that_offer_them(monkeypatch: pytes
     monkeypatch.setitem(aws_model.NOT_OFFERED_IN, ("ap-northeast-1", "ecr.dkr"), {"a"})
     run = capture("dev", "preview", {"endpointPlacement": "every-az"})
     subnets = {s.urn: s.inputs["availabilityZone"] for s in run.of_type("aws:ec2/subnet:Subnet")}
-    zones = {e.name: sorted(subnets[u] for u in e.property_dependencies["subnetIds"])
+    zones = {e.name.removeprefix("endpoints-"): sorted(subnets[u] for u in e.property_dependencies["subnetIds"])
              for e in run.of_type(graph.ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"}
     assert zones["ecr-dkr"] == ["ap-northeast-1c"]
     assert zones["ssm"] == ["ap-northeast-1a", "ap-northeast-1c"]
@@ -130,9 +133,9 @@ def test_interface_endpoints_go_only_to_zones_that_offer_them(monkeypatch: pytes
 
 
 def test_a_needed_endpoint_offered_in_none_of_the_zones_stops_the_program(monkeypatch: pytest.MonkeyPatch) -> None:
-    from components.config import ConfigError
     from offline import aws_model
     from offline.harness import capture
+    from program.config import ConfigError
 
     monkeypatch.setitem(aws_model.NOT_OFFERED_IN, ("ap-northeast-1", "ssmmessages"), {"a", "c"})
     registered: list = []
@@ -145,7 +148,7 @@ def test_a_needed_endpoint_offered_in_none_of_the_zones_stops_the_program(monkey
 # --- what may cross the VPC's edge -------------------------------------------------------------------------------
 
 def policy_of(run: Capture, name: str) -> dict:
-    text = run.named(graph.ENDPOINT, name).inputs["policy"]
+    text = run.named(graph.ENDPOINT, f"endpoints-{name}").inputs["policy"]
     assert text != UNKNOWN, "the pack could not read this policy in a first preview"
     return json.loads(text)
 
@@ -192,7 +195,7 @@ def test_ecr_endpoints_reach_only_the_accounts_own_registry(dev: Capture) -> Non
 def test_every_interface_endpoint_admits_only_the_accounts_own_principals(dev: Capture) -> None:
     for endpoint in dev.of_type(graph.ENDPOINT):
         if endpoint.inputs["vpcEndpointType"] == "Interface":
-            for statement in policy_of(dev, endpoint.name)["Statement"]:
+            for statement in policy_of(dev, endpoint.name.removeprefix("endpoints-"))["Statement"]:
                 assert statement["Condition"]["StringEquals"]["aws:PrincipalAccount"] == "123456789012"
 
 
@@ -203,19 +206,19 @@ def test_a_service_that_accepts_no_policy_gets_none(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setitem(aws_model.INTERFACE_SERVICES, "ssmmessages", False)
     run = capture("dev", "preview")
-    assert "policy" not in run.named(graph.ENDPOINT, "ssmmessages").inputs
-    assert "policy" in run.named(graph.ENDPOINT, "ssm").inputs
+    assert "policy" not in run.named(graph.ENDPOINT, "endpoints-ssmmessages").inputs
+    assert "policy" in run.named(graph.ENDPOINT, "endpoints-ssm").inputs
 
 
 def test_every_aws_bucket_cites_the_aws_page_that_names_it() -> None:
-    from components.endpoint_policies import AWS_BUCKETS
+    from airgap.endpoint_policies import AWS_BUCKETS
 
     for bucket in AWS_BUCKETS:
         assert "Guide" in bucket.source or "aws-samples" in bucket.source, bucket.pattern
 
 
 def test_regions_with_their_own_bucket_names_get_them() -> None:
-    from components.endpoint_policies import allowed_buckets
+    from airgap.endpoint_policies import allowed_buckets
 
     cape_town = {b.name for b in allowed_buckets("af-south-1", ["ssm-host"], [])}
     assert "aws-ssm-distributor-file-af-south-1" in cape_town and "af-south-1-birdwatcher-prod" not in cape_town
@@ -235,7 +238,7 @@ def test_the_host_may_read_the_ssm_agent_buckets_behind_the_endpoint(dev: Captur
 
 def test_the_vpc_records_its_traffic_into_a_bucket_that_expires_it(dev: Capture) -> None:
     (flow,) = dev.of_type("aws:ec2/flowLog:FlowLog")
-    vpc = dev.named("aws:ec2/vpc:Vpc", "vpc")
+    vpc = dev.named("aws:ec2/vpc:Vpc", "network")
     assert flow.property_dependencies["vpcId"] == [vpc.urn]
     assert flow.inputs["trafficType"] == "ALL" and flow.inputs["logDestinationType"] == "s3"
     (bucket,) = dev.of_type("aws:s3/bucket:Bucket")
@@ -251,7 +254,7 @@ def test_the_vpc_records_its_traffic_into_a_bucket_that_expires_it(dev: Capture)
 
 
 def test_the_delivery_policy_is_awss_with_the_confused_deputy_conditions() -> None:
-    from components.flow_logs import delivery_policy
+    from airgap.flow_logs import delivery_policy
 
     document = delivery_policy("arn:aws:s3:::b", "123456789012", "ap-northeast-1")
     write = document["Statement"][0]
@@ -266,4 +269,4 @@ def test_flow_logs_switch_off_and_production_keeps_them(cap) -> None:
     run = cap("dev", "preview", production=True, flowLogTraffic="REJECT")
     (bucket,) = run.of_type("aws:s3/bucket:Bucket")
     assert bucket.inputs["forceDestroy"] is False
-    assert run.named("aws:ec2/flowLog:FlowLog", "vpc").inputs["trafficType"] == "REJECT"
+    assert run.named("aws:ec2/flowLog:FlowLog", "flow-logs").inputs["trafficType"] == "REJECT"

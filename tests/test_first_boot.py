@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.ssm_host import BOOT_STATUS, MOUNT_POINT, user_data
+from airgap.ssm_host import BOOT_STATUS, MOUNT_POINT, user_data
 
 FAKES = {
     # dnf: fails (killed) while $state/dnf-failures says so, else installs.

@@ -191,7 +191,7 @@ def test_messages_on_airgaps_own_resources_also_name_airgaps_way(cap) -> None:
     from mutate import remove
 
     cut = remove(cap("dev", "update"), "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-                 "endpoint-group-allows-tcp443-from-ssm-host")
+                 "endpoints-allows-tcp443-from-ssm-host")
     (finding,) = [f for f in analyze(cut).by_policy("endpoint-reachability") if "ssm-host" in f.message]
     assert "aws.vpc.SecurityGroupIngressRule for tcp/443" in finding.message
     assert "(in airgap: endpoints.allow_from(<its Connections>))" in finding.message

@@ -89,7 +89,7 @@ def test_two_components_of_one_name_are_refused_as_the_engine_refuses_them(tmp_p
 
     source = """
 import ipaddress
-from components.network import PrivateNetwork, PrivateNetworkArgs
+from airgap.network import PrivateNetwork, PrivateNetworkArgs
 args = PrivateNetworkArgs(cidr=ipaddress.IPv4Network("10.1.0.0/16"),
                           subnets={"ap-northeast-1a": ipaddress.IPv4Network("10.1.0.0/24")})
 PrivateNetwork("network", args)

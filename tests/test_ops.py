@@ -272,7 +272,7 @@ def test_stack_outputs_the_program_exports_are_what_the_cli_reads(cap) -> None:
 
 from fake_registry import FakeRegistry, digest_of  # noqa: E402
 
-from components.image_reference import Reference  # noqa: E402
+from airgap.image_reference import Reference  # noqa: E402
 from ops.image import ImageError, TargetRepository, copy_image  # noqa: E402
 
 MiB = 1024 * 1024

@@ -132,31 +132,32 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
      ("opens a path to the internet",)),
     ("no-default-route", lambda c: mutate.add(c, "aws:ec2/route:Route", "to-nat", {
         "destinationCidrBlock": "0.0.0.0/0", "natGatewayId": "nat-1"},
-        {"routeTableId": [c.named(TABLE, "isolated-ap-northeast-1a")]}), ("a default route (0.0.0.0/0)",)),
-    ("no-default-route", lambda c: mutate.set_prop(c, TABLE, "isolated-ap-northeast-1c", "routes",
+        {"routeTableId": [c.named(TABLE, "network-isolated-ap-northeast-1a")]}), ("a default route (0.0.0.0/0)",)),
+    ("no-default-route", lambda c: mutate.set_prop(c, TABLE, "network-isolated-ap-northeast-1c", "routes",
                                                    [{"ipv6CidrBlock": "::/0", "gatewayId": "igw-1"}]),
      ("inline default route (::/0)",)),
-    ("subnet-no-public-ip", lambda c: mutate.set_prop(c, SUBNET, "isolated-ap-northeast-1a", "mapPublicIpOnLaunch",
-                                                      True), ("Subnet 'isolated-ap-northeast-1a'",)),
-    ("efs-mount-targets-isolated", lambda c: mutate.set_prop(c, SUBNET, "isolated-ap-northeast-1c",
+    ("subnet-no-public-ip", lambda c: mutate.set_prop(c, SUBNET, "network-isolated-ap-northeast-1a",
+                                                      "mapPublicIpOnLaunch", True),
+     ("Subnet 'network-isolated-ap-northeast-1a'",)),
+    ("efs-mount-targets-isolated", lambda c: mutate.set_prop(c, SUBNET, "network-isolated-ap-northeast-1c",
                                                              "mapPublicIpOnLaunch", True), ("maps public IPs",)),
     ("efs-mount-targets-isolated", lambda c: mutate.add(c, "aws:ec2/route:Route", "default", {
-        "destinationCidrBlock": "0.0.0.0/0"}, {"routeTableId": [c.named(TABLE, "isolated-ap-northeast-1a")]}),
+        "destinationCidrBlock": "0.0.0.0/0"}, {"routeTableId": [c.named(TABLE, "network-isolated-ap-northeast-1a")]}),
      ("has a default route",)),
-    ("vpc-dns-enabled", lambda c: mutate.set_prop(c, "aws:ec2/vpc:Vpc", "vpc", "enableDnsHostnames", False),
+    ("vpc-dns-enabled", lambda c: mutate.set_prop(c, "aws:ec2/vpc:Vpc", "network", "enableDnsHostnames", False),
      ("enable_dns_hostnames=True",)),
     ("default-security-group-empty", lambda c: mutate.set_prop(
-        c, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-group-emptied", "ingress",
+        c, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network-default-group", "ingress",
         [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]), ("keeps rules",)),
     ("default-security-group-managed", lambda c: mutate.remove(
-        c, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-group-emptied"),
+        c, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network-default-group"),
      ("aws.ec2.DefaultSecurityGroup",)),
     ("security-group-description", lambda c: mutate.set_prop(c, SG, "bastion", "description", "Managed by Pulumi"),
      ("SecurityGroup 'bastion'",)),
-    ("no-ingress-from-anywhere", lambda c: add_rule(c, INGRESS, "open", "endpoint-group", ipProtocol="tcp",
+    ("no-ingress-from-anywhere", lambda c: add_rule(c, INGRESS, "open", "endpoints", ipProtocol="tcp",
                                                     fromPort=443, toPort=443, cidrIpv4="0.0.0.0/0"),
      ("whole internet",)),
-    ("endpoint-group-ingress-by-reference", lambda c: add_rule(c, INGRESS, "vpc-wide", "endpoint-group",
+    ("endpoint-group-ingress-by-reference", lambda c: add_rule(c, INGRESS, "vpc-wide", "endpoints",
                                                                ipProtocol="tcp", fromPort=443, toPort=443,
                                                                cidrIpv4="10.40.0.0/16"), ("from 10.40.0.0/16",)),
     ("ingress-by-group-reference", lambda c: add_rule(c, INGRESS, "by-cidr", "ssm-host", ipProtocol="tcp",
@@ -168,26 +169,28 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
                                                  referencedSecurityGroupId="sg-h"), ("all-protocol egress",)),
     ("no-open-egress", lambda c: add_rule(c, EGRESS, "anywhere", "ssm-host", ipProtocol="tcp", fromPort=443,
                                           toPort=443, cidrIpv4="0.0.0.0/0"), ("egress to 0.0.0.0/0",)),
-    ("interface-endpoint-private-dns", lambda c: mutate.set_prop(c, ENDPOINT, "ssm", "privateDnsEnabled", False),
+    ("interface-endpoint-private-dns", lambda c: mutate.set_prop(c, ENDPOINT, "endpoints-ssm", "privateDnsEnabled",
+                                                                 False),
      ("private DNS is off",)),
-    ("interface-endpoint-private-dns", lambda c: mutate.set_prop(c, ENDPOINT, "logs", "securityGroupIds", []),
+    ("interface-endpoint-private-dns", lambda c: mutate.set_prop(c, ENDPOINT, "endpoints-logs", "securityGroupIds", []),
      ("no security group",)),
-    ("endpoint-in-stack-region", lambda c: mutate.set_prop(c, ENDPOINT, "ssm", "serviceName",
+    ("endpoint-in-stack-region", lambda c: mutate.set_prop(c, ENDPOINT, "endpoints-ssm", "serviceName",
                                                            "com.amazonaws.us-east-1.ssm"),
      ("com.amazonaws.ap-northeast-1.<service>",)),
-    ("s3-gateway-endpoint", lambda c: mutate.set_prop(c, ENDPOINT, "s3", "vpcEndpointType", "Interface"),
+    ("s3-gateway-endpoint", lambda c: mutate.set_prop(c, ENDPOINT, "endpoints-s3", "vpcEndpointType", "Interface"),
      ("Gateway",)),
-    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "s3", "policy", None),
-     ("VpcEndpoint 's3' (com.amazonaws.ap-northeast-1.s3): no endpoint policy", "every bucket of every account")),
-    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "ecr-dkr", "policy", json.dumps(
+    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "endpoints-s3", "policy", None),
+     ("VpcEndpoint 'endpoints-s3' (com.amazonaws.ap-northeast-1.s3): no endpoint policy",
+      "every bucket of every account")),
+    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "endpoints-ecr-dkr", "policy", json.dumps(
         {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})),
      ("allows every resource to every principal", "every account's registry", "aws:PrincipalAccount")),
-    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "s3", "policy", json.dumps(
+    ("endpoint-policy-restricts", lambda c: mutate.set_prop(c, ENDPOINT, "endpoints-s3", "policy", json.dumps(
         {"Statement": [{"Sid": "Wide", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
                         "Resource": "arn:aws:s3:::*/*"}]})), ("statement 'Wide'", "every bucket of every account")),
-    ("vpc-flow-logs", lambda c: mutate.remove(c, "aws:ec2/flowLog:FlowLog", "vpc"),
-     ("Vpc 'vpc': the VPC records no flow logs", "traffic_type REJECT or ALL")),
-    ("vpc-flow-logs", lambda c: mutate.set_prop(c, "aws:ec2/flowLog:FlowLog", "vpc", "trafficType", "ACCEPT"),
+    ("vpc-flow-logs", lambda c: mutate.remove(c, "aws:ec2/flowLog:FlowLog", "flow-logs"),
+     ("Vpc 'network': the VPC records no flow logs", "traffic_type REJECT or ALL")),
+    ("vpc-flow-logs", lambda c: mutate.set_prop(c, "aws:ec2/flowLog:FlowLog", "flow-logs", "trafficType", "ACCEPT"),
      ("only accepted traffic",)),
     ("ec2-no-public-ip", lambda c: mutate.set_prop(c, INSTANCE, "ssm-host", "associatePublicIpAddress", True),
      ("public IP",)),
@@ -224,10 +227,10 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ssm:CreateActivation",
                                                                             "ssm:DeleteActivation", "iam:PassRole"],
                                                 "Resource": "*"}]})), ("any role, admin included",)),
-    ("endpoint-reachability", lambda c: mutate.remove(c, EGRESS, "ssm-host-sends-tcp443-to-endpoint-group"),
+    ("endpoint-reachability", lambda c: mutate.remove(c, EGRESS, "ssm-host-sends-tcp443-to-endpoints"),
      ("Instance 'ssm-host': cannot send 443", "calls to AWS time out")),
-    ("endpoint-reachability", lambda c: mutate.remove(c, INGRESS, "endpoint-group-allows-tcp443-from-bastion"),
-     ("SecurityGroup 'endpoint-group': the endpoint group does not admit 443 from Service 'bastion'",
+    ("endpoint-reachability", lambda c: mutate.remove(c, INGRESS, "endpoints-allows-tcp443-from-bastion"),
+     ("SecurityGroup 'endpoints': the endpoint group does not admit 443 from Service 'bastion'",
       "never registers")),
     ("endpoint-reachability", lambda c: mutate.remove(c, EGRESS, "bastion-sends-tcp443-to-s3-prefix-list"),
      ("cannot reach S3",)),
@@ -258,7 +261,7 @@ def test_missing_endpoints_are_named_with_the_workload_that_needs_them(mode: str
     # The program's config refuses such an endpoint list; a program written otherwise is what the pack is for.
     dev = captured("dev", mode)
     for name in ("ssmmessages", "ecr-api", "ecr-dkr", "logs"):
-        dev = mutate.remove(dev, ENDPOINT, name)
+        dev = mutate.remove(dev, ENDPOINT, f"endpoints-{name}")
     report = run(dev)
     fires(report, "required-endpoints", "Instance 'ssm-host': needs ssmmessages for Session Manager sessions",
           "needs ecr.api", "needs logs for the awslogs driver")
@@ -268,7 +271,7 @@ def test_missing_endpoints_are_named_with_the_workload_that_needs_them(mode: str
     assert set(by_consumer) == {"Instance 'ssm-host'", "Service 'bastion'"}
     assert re.findall(r"needs (\S+) for", by_consumer["Service 'bastion'"]) == ["ssmmessages", "ecr.api", "ecr.dkr",
                                                                                "logs"]
-    kms = run(mutate.remove(captured("dev", mode, execKms=True), ENDPOINT, "kms"))
+    kms = run(mutate.remove(captured("dev", mode, execKms=True), ENDPOINT, "endpoints-kms"))
     fires(kms, "required-endpoints", "needs kms for decrypting its KMS-encrypted exec channel")
 
 
@@ -516,11 +519,11 @@ def test_rules_read_back_into_an_existing_group_are_not_taken_for_inline_rules()
     included. Those read-backs must not look like inline rules to the stack policies — but a rule that is not a
     read-back of a standalone one (added in the console, say) must still be caught."""
     update = captured("dev", "update")
-    group = update.named(SG, "endpoint-group")
+    group = update.named(SG, "endpoints")
     assert len(group.state["ingress"]) == 2 and not group.inputs.get("ingress")
     assert run(update).mandatory == []
     extra = mutate.clone(update)
-    extra.named(SG, "endpoint-group").state["ingress"].append(
+    extra.named(SG, "endpoints").state["ingress"].append(
         {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"], "securityGroups": []})
     fires(run(extra), "endpoint-group-ingress-by-reference", "from 0.0.0.0/0")
 

@@ -1,4 +1,4 @@
-"""The private Pulumi APIs this project relies on sit in components/pulumi_internals.py, checked against pinned
+"""The private Pulumi APIs this project relies on sit in program/pulumi_internals.py, checked against pinned
 versions: a new SDK version fails here first, naming what to re-check."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ from importlib import metadata
 
 import pytest
 
-from components import pulumi_internals
+from program import pulumi_internals
 
 
 @pytest.mark.parametrize("package", sorted(pulumi_internals.CHECKED_WITH))
 def test_the_installed_sdks_are_the_versions_the_internals_were_checked_against(package: str) -> None:
     assert metadata.version(package) == pulumi_internals.CHECKED_WITH[package], (
-        f"{package} changed: re-check every function in components/pulumi_internals.py (and the pack's "
+        f"{package} changed: re-check every function in program/pulumi_internals.py (and the pack's "
         "UnknownValueError), then update CHECKED_WITH")
 
 
@@ -37,7 +37,8 @@ def test_no_module_outside_the_adapter_reaches_into_pulumi_internals() -> None:
     private = ("pulumi.runtime.config", "pulumi.runtime.sync_await", "_sync_await", "pulumi.runtime.settings",
                "pulumi.runtime.rpc", "_PolicyAnalyzerServicer", "run_pulumi_func")
     offenders = []
-    for path in [*ROOT.glob("*.py"), *ROOT.glob("components/*.py"), *ROOT.glob("offline/*.py"), *ROOT.glob("ops/*.py")]:
+    for path in [*ROOT.glob("*.py"), *ROOT.glob("components/airgap/*.py"), *ROOT.glob("program/*.py"),
+                 *ROOT.glob("offline/*.py"), *ROOT.glob("ops/*.py")]:
         if path.name == "pulumi_internals.py":
             continue
         text = path.read_text()

@@ -20,7 +20,8 @@ INTERFACE = "Interface"
 
 
 def interface_endpoints(cap: Capture) -> list[str]:
-    return sorted(r.name for r in cap.of_type(ENDPOINT) if r.inputs.get("vpcEndpointType") == INTERFACE)
+    return sorted(r.name.removeprefix("endpoints-") for r in cap.of_type(ENDPOINT)
+                  if r.inputs.get("vpcEndpointType") == INTERFACE)
 
 
 @pytest.mark.parametrize("bastion", ["parked", "on"])
@@ -53,7 +54,7 @@ def test_waking_restores_exactly_what_was_there() -> None:
     awake, asleep = captured("dev", "update"), captured("dev", "update", asleep=True)
     before, after = awake.by_urn(), asleep.by_urn()
     assert set(after) <= set(before)
-    removed = {before[u].name for u in set(before) - set(after)}
+    removed = {before[u].name.removeprefix("endpoints-") for u in set(before) - set(after)}
     assert removed == set(interface_endpoints(awake)) == {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs"}
     changed = {(after[u].type, k) for u in after for k in {*after[u].inputs, *before[u].inputs}
                if after[u].inputs.get(k) != before[u].inputs.get(k)}
@@ -91,7 +92,7 @@ def test_the_pack_refuses_a_task_running_without_its_endpoints(mode: str) -> Non
 
 def test_a_parked_bastion_in_an_awake_vpc_still_needs_every_endpoint(mode: str) -> None:
     """Parked is not asleep: it is unparked outside Pulumi (UpdateService), so its endpoints must be there."""
-    cap = remove(captured("dev", mode), ENDPOINT, "ecr-api")
+    cap = remove(captured("dev", mode), ENDPOINT, "endpoints-ecr-api")
     assert captured("dev", mode).named(SERVICE, "bastion").inputs["desiredCount"] == 0
     found = [f for f in analyze(cap).by_policy("required-endpoints") if "Service 'bastion'" in f.message]
     assert [f.message for f in found if "needs ecr.api" in f.message]

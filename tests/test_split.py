@@ -11,9 +11,9 @@ import pytest
 from conftest import ROOT, captured
 from mutate import remove, set_prop
 
-from components.config import ConfigError, NetworkOffer
 from offline.guard_run import analyze
 from offline.harness import Registration, capture
+from program.config import ConfigError, NetworkOffer
 
 from guard.graph import ENDPOINT, INGRESS, SG, STACK_REFERENCE, VPC  # isort: skip
 
@@ -30,7 +30,8 @@ def test_the_network_stack_creates_only_the_network_and_exports_what_workload_st
     net = captured("net", mode)
     types = {r.type for r in net if r.custom}
     assert types >= NETWORK_TYPES and not types & WORKLOAD_TYPES
-    assert sorted(r.name for r in net.of_type(ENDPOINT)) == ["ecr-api", "ecr-dkr", "logs", "s3", "ssm", "ssmmessages"]
+    assert sorted(r.name.removeprefix("endpoints-") for r in net.of_type(ENDPOINT)) \
+        == ["ecr-api", "ecr-dkr", "logs", "s3", "ssm", "ssmmessages"]
     offer = NetworkOffer.read("net", captured("net", "update").exports)
     assert isinstance(offer, NetworkOffer)
     assert offer.endpoint_services == ("ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "s3")
@@ -124,6 +125,6 @@ def test_the_pack_judges_a_workload_stack_by_what_its_network_stack_offers(mode:
 
 def test_the_pack_refuses_a_workload_the_networks_endpoint_group_does_not_admit(mode: str) -> None:
     app = captured("app", mode)
-    cut = remove(app, INGRESS, "endpoint-group-allows-tcp443-from-ssm-host")
+    cut = remove(app, INGRESS, "network-endpoints-allows-tcp443-from-ssm-host")
     found = [f.message for f in analyze(cut).by_policy("endpoint-reachability")]
     assert any("Instance 'ssm-host'" in m and "does not admit 443" in m for m in found)

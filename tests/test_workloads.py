@@ -21,12 +21,12 @@ INSTANCE = "aws:ec2/instance:Instance"
 FS = "aws:efs/fileSystem:FileSystem"
 
 HOST_FLOWS = {
-    ("ssm-host", "endpoint-group", "tcp/443"),
+    ("ssm-host", "endpoints", "tcp/443"),
     ("ssm-host", "prefix list of s3", "tcp/443"),
     ("ssm-host", "file-share", "tcp/2049"),
 }
 BASTION_FLOWS = {
-    ("bastion", "endpoint-group", "tcp/443"),
+    ("bastion", "endpoints", "tcp/443"),
     ("bastion", "prefix list of s3", "tcp/443"),
     ("bastion", "ssm-host", "tcp/8080"),
 }
@@ -284,7 +284,7 @@ def test_log_groups_have_retention_and_exec_sessions_are_logged(cap, mode: str) 
 
 def test_kms_encrypts_the_exec_channel_and_brings_its_endpoint_and_grant(cap, mode: str) -> None:
     run = cap("dev", mode, execKms=True)
-    assert "kms" in {e.name for e in run.of_type(graph.ENDPOINT)}
+    assert "kms" in {e.name.removeprefix("endpoints-") for e in run.of_type(graph.ENDPOINT)}
     (key,) = run.of_type("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
     (cluster,) = run.of_type("aws:ecs/cluster:Cluster")
@@ -320,14 +320,17 @@ def test_a_custom_private_ecr_image_is_used_as_it_is(cap, mode: str) -> None:
 ])
 def test_endpoints_follow_the_bastion_mode(cap, mode: str, bastion: str, endpoints: set[str]) -> None:
     run = cap("dev", mode, bastion=bastion)
-    assert {e.name for e in run.of_type(graph.ENDPOINT)} == endpoints
+    assert {e.name.removeprefix("endpoints-") for e in run.of_type(graph.ENDPOINT)} == endpoints
     assert bool(run.of_type(SERVICE)) is (bastion != "off")
     assert bool([r for r in run if r.type == "airgap:compute:FargateBastion"]) is (bastion != "off")
 
 
 def test_ec2messages_is_added_only_when_asked(cap) -> None:
-    assert "ec2messages" not in {e.name for e in cap("dev", "preview").of_type(graph.ENDPOINT)}
-    assert "ec2messages" in {e.name for e in cap("dev", "preview", includeEc2Messages=True).of_type(graph.ENDPOINT)}
+    def endpoints(**config: object) -> set[str]:
+        return {e.name.removeprefix("endpoints-") for e in cap("dev", "preview", **config).of_type(graph.ENDPOINT)}
+
+    assert "ec2messages" not in endpoints()
+    assert "ec2messages" in endpoints(includeEc2Messages=True)
 
 
 def test_outputs_give_the_exact_session_commands(cap) -> None:
@@ -363,8 +366,8 @@ def test_the_host_boots_after_its_endpoints_rules_share_and_grants(stack: Captur
     rules = [r for r in stack.of_type(graph.EGRESS) + stack.of_type(graph.INGRESS)
              if r.name.startswith("ssm-host-") or r.name.endswith("-from-ssm-host")]
     assert {r.name for r in rules} >= {
-        "ssm-host-sends-tcp443-to-endpoint-group", "ssm-host-sends-tcp443-to-s3-prefix-list",
-        "endpoint-group-allows-tcp443-from-ssm-host", "file-share-allows-tcp2049-from-ssm-host",
+        "ssm-host-sends-tcp443-to-endpoints", "ssm-host-sends-tcp443-to-s3-prefix-list",
+        "endpoints-allows-tcp443-from-ssm-host", "file-share-allows-tcp2049-from-ssm-host",
         "ssm-host-sends-tcp2049-to-file-share"}
     needed = [*stack.of_type(graph.ENDPOINT), *[r for r in rules if "tcp8080" not in r.name],
               *stack.of_type("aws:efs/mountTarget:MountTarget"),
@@ -377,6 +380,6 @@ def test_the_bastion_service_starts_after_its_endpoints_and_rules(cap, mode: str
     run = cap("dev", mode)
     service = run.named(SERVICE, "bastion")
     rules = [r for r in run.of_type(graph.EGRESS) if r.name.startswith("bastion-sends-tcp443")]
-    rules += [run.named(graph.INGRESS, "endpoint-group-allows-tcp443-from-bastion")]
+    rules += [run.named(graph.INGRESS, "endpoints-allows-tcp443-from-bastion")]
     assert len(rules) == 3
     assert _after(run, service, *run.of_type(graph.ENDPOINT), *rules) == set()

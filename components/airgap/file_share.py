@@ -1,18 +1,21 @@
 """FileShare: an EFS file system for the SSM host, reachable only over TLS, only by the roles granted to it.
 
 The EC2/EFS pair done without a cycle: the share's group admits 2049 from a client only through
-`client.connections.allow_to(share.connections, Port.tcp(2049), ...)`, a pair of standalone rules.
+`client.connections.allow_to(share)` (2049, the share's default port), a pair of standalone rules.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.connections import Connections
-from components.network import Network
+from airgap.connections import Connections, Port
+from airgap.naming import ChildNames, check_component_name
+
+NFS = Port.tcp(2049)
 
 # The POSIX identity every client writes as through the access point (ec2-user's uid/gid on Amazon Linux).
 SHARE_UID = 1000
@@ -22,7 +25,9 @@ SHARE_ROOT = "/share"
 
 @dataclass(frozen=True)
 class FileShareArgs:
-    network: Network
+    vpc_id: pulumi.Input[str]
+    # AZ name -> a subnet in it: one mount target each (EFS allows one per AZ).
+    subnet_ids: Mapping[str, pulumi.Input[str]]
     # Production stacks protect the file system: `pulumi destroy` stops at it instead of deleting the data.
     protect: bool = False
 
@@ -35,17 +40,18 @@ class FileShare(pulumi.ComponentResource):
     policy: aws.efs.FileSystemPolicy | None
 
     def __init__(self, name: str, args: FileShareArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("airgap:storage:FileShare", name, None, opts)
+        super().__init__("airgap:storage:FileShare", check_component_name("FileShare", name), None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        names = ChildNames(name, first_name="file-share")
 
         self.connections = Connections.with_new_group(
-            "file-share", vpc_id=args.network.vpc_id, owner=self,
+            names(), vpc_id=args.vpc_id, owner=self, default_port=NFS,
             description="EFS mount targets: NFS from the clients allowed to mount the share",
         )
         group = self.connections.group
 
         self.file_system = aws.efs.FileSystem(
-            "file-share",
+            names(),
             encrypted=True,
             # Elastic: pay for what is read and written; no burst credits to run out of on a quiet share.
             throughput_mode="elastic",
@@ -57,7 +63,7 @@ class FileShare(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.efs.BackupPolicy(
-            "file-share",
+            names(),
             file_system_id=self.file_system.id,
             backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
             opts=child,
@@ -65,16 +71,16 @@ class FileShare(pulumi.ComponentResource):
         # One mount target per AZ: the file system's DNS name resolves to the one in the client's own AZ.
         self.mount_targets = [
             aws.efs.MountTarget(
-                f"file-share-{zone}",
+                names(zone),
                 file_system_id=self.file_system.id,
                 subnet_id=subnet_id,
                 security_groups=[group.id],
                 opts=child,
             )
-            for zone, subnet_id in args.network.subnet_ids_by_zone.items()
+            for zone, subnet_id in args.subnet_ids.items()
         ]
         self.access_point = aws.efs.AccessPoint(
-            "file-share",
+            names(),
             file_system_id=self.file_system.id,
             posix_user=aws.efs.AccessPointPosixUserArgs(uid=SHARE_UID, gid=SHARE_GID),
             root_directory=aws.efs.AccessPointRootDirectoryArgs(
@@ -87,6 +93,7 @@ class FileShare(pulumi.ComponentResource):
             opts=child,
         )
         self.policy = None
+        self._names = names
         self.register_outputs(
             {
                 "fileSystemId": self.file_system.id,
@@ -123,7 +130,7 @@ class FileShare(pulumi.ComponentResource):
             ],
         }
         self.policy = aws.efs.FileSystemPolicy(
-            "file-share",
+            self._names(),
             file_system_id=self.file_system.id,
             policy=pulumi.Output.json_dumps(document),
             opts=pulumi.ResourceOptions(parent=self),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import pulumi
 import pulumi_aws as aws
@@ -85,7 +86,7 @@ def check_description(text: str, what: str) -> str:
 
 
 def security_group(
-    name: str, *, vpc_id: pulumi.Input[str], description: str, parent: pulumi.Resource
+    name: str, *, vpc_id: pulumi.Input[str], description: str, parent: pulumi.Resource, was: str | None = None
 ) -> aws.ec2.SecurityGroup:
     """A group with no inline rules at all: every rule is a standalone resource made by `Connections`.
 
@@ -97,7 +98,7 @@ def security_group(
         vpc_id=vpc_id,
         description=check_description(description, "security group description"),
         tags={"Name": name},
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(name=was)] if was else None),
     )
 
 
@@ -107,6 +108,7 @@ class PrefixListPeer:
 
     name: str
     prefix_list_id: pulumi.Input[str]
+    default_port: Port | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,10 @@ class Connections:
     name: str
     group: aws.ec2.SecurityGroup | ExistingGroup
     owner: pulumi.Resource
+    # The port others connect to this thing on when they name none (443 for an endpoint group, 2049 for a share).
+    default_port: Port | None = None
+    # The name this connection had in airgap 0.1, when it differs: its rules carry aliases to their 0.1 names.
+    was: str | None = None
     _ingress: dict[tuple[str, Port], aws.vpc.SecurityGroupIngressRule] = field(default_factory=dict, repr=False)
     _egress: dict[tuple[str, Port], aws.vpc.SecurityGroupEgressRule] = field(default_factory=dict, repr=False)
     _peers: dict[str, object] = field(default_factory=dict, repr=False)
@@ -137,30 +143,41 @@ class Connections:
             raise ValueError(f"connection name {self.name!r}: expected lowercase words joined by '-'")
 
     @classmethod
-    def with_new_group(cls, name: str, *, vpc_id: pulumi.Input[str], description: str,
-                       owner: pulumi.Resource) -> Connections:
+    def with_new_group(cls, name: str, *, vpc_id: pulumi.Input[str], description: str, owner: pulumi.Resource,
+                       default_port: Port | None = None, was: str | None = None) -> Connections:
         """The usual start: a new group (no rules at all) for the thing called `name`, owned by `owner`."""
-        return cls(name, security_group(name, vpc_id=vpc_id, description=description, parent=owner), owner)
+        group = security_group(name, vpc_id=vpc_id, description=description, parent=owner, was=was)
+        return cls(name, group, owner, default_port=default_port, was=was)
 
     @classmethod
-    def existing(cls, name: str, group_id: pulumi.Input[str], *, owner: pulumi.Resource) -> Connections:
+    def existing(cls, name: str, group_id: pulumi.Input[str], *, owner: pulumi.Resource,
+                 default_port: Port | None = None, was: str | None = None) -> Connections:
         """A group created elsewhere, by id; the rules this stack adds to it are children of `owner`."""
-        return cls(name, ExistingGroup(group_id), owner)
+        return cls(name, ExistingGroup(group_id), owner, default_port=default_port, was=was)
 
-    def allow_from(self, other: Connections | PrefixListPeer, port: Port, description: str) -> list[pulumi.Resource]:
-        """Let `other` open connections to this thing on `port`: ingress here, and egress on `other`.
-        Returns the rules that make up the connection (for `depends_on`)."""
-        if isinstance(other, PrefixListPeer):
-            return [self._ingress_rule(other, port, description)]
-        return other.allow_to(self, port, description)
+    @property
+    def connections(self) -> Connections:
+        """A Connections is itself connectable."""
+        return self
 
-    def allow_to(self, other: Connections | PrefixListPeer, port: Port, description: str) -> list[pulumi.Resource]:
-        """Let this thing open connections to `other` on `port`: egress here, and ingress on `other`.
-        Returns the rules that make up the connection (for `depends_on`)."""
+    def allow_from(self, other: Peer, port: Port | None = None, description: str = "") -> list[pulumi.Resource]:
+        """Let `other` open connections to this thing on `port` (default: this thing's default port): ingress here,
+        and egress on `other`. Returns the rules that make up the connection (for `depends_on`)."""
+        peer = _peer(other)
+        port = _port(port, self, peer)
+        if isinstance(peer, PrefixListPeer):
+            return [self._ingress_rule(peer, port, description)]
+        return peer.allow_to(self, port, description)
+
+    def allow_to(self, other: Peer, port: Port | None = None, description: str = "") -> list[pulumi.Resource]:
+        """Let this thing open connections to `other` on `port` (default: `other`'s default port): egress here, and
+        ingress on `other`. Returns the rules that make up the connection (for `depends_on`)."""
+        peer = _peer(other)
+        port = _port(port, peer, self)
         check_description(description, "connection description")
-        rules = [self._egress_rule(other, port, description)]
-        if isinstance(other, Connections):
-            rules.append(other._ingress_rule(self, port, description))
+        rules = [self._egress_rule(peer, port, description)]
+        if isinstance(peer, Connections):
+            rules.append(peer._ingress_rule(self, port, description))
         return rules
 
     def _remember(self, peer: Connections | PrefixListPeer) -> None:
@@ -192,13 +209,49 @@ class Connections:
             if isinstance(peer, Connections)
             else {"prefix_list_id": peer.prefix_list_id}
         )
+        name = f"{self.name}-{verb}-{port.slug}-{preposition}-{peer.name}"
+        # Named as in airgap 0.1 when either side was renamed since: an alias, so the rule is not replaced.
+        old = (f"{self.was or self.name}-{verb}-{port.slug}-{preposition}-{getattr(peer, 'was', None) or peer.name}"
+               if self.was or getattr(peer, "was", None) else None)
+        text = f"{port} {preposition} {peer.name}" + (f": {description}" if description else "")
         rules[key] = resource(
-            f"{self.name}-{verb}-{port.slug}-{preposition}-{peer.name}",
+            name,
             security_group_id=self.group.id,
-            description=check_description(f"{port} {preposition} {peer.name}: {description}", "rule description"),
+            description=check_description(text, "rule description"),
             tags={"Name": f"{self.name} {preposition} {peer.name} {port}"},
             **target,
             **port.rule_args(),
-            opts=pulumi.ResourceOptions(parent=self.owner),
+            opts=pulumi.ResourceOptions(parent=self.owner, aliases=[pulumi.Alias(name=old)] if old else None),
         )
         return rules[key]
+
+
+@runtime_checkable
+class Connectable(Protocol):
+    """Anything that takes part in connections (CDK's IConnectable): the SSM host, the file share, the bastion, the
+    endpoints, or a Connections itself. `a.connections.allow_to(b)` accepts the object `b`, not only its group."""
+
+    @property
+    def connections(self) -> Connections: ...
+
+
+Peer = Connectable | PrefixListPeer
+
+
+def _peer(other: Peer) -> Connections | PrefixListPeer:
+    if isinstance(other, Connections | PrefixListPeer):
+        return other
+    found = getattr(other, "connections", None)
+    if not isinstance(found, Connections):
+        raise TypeError(f"{other!r} cannot take part in a connection: it has no `connections`")
+    return found
+
+
+def _port(port: Port | None, target: Connections | PrefixListPeer, source: Connections | PrefixListPeer) -> Port:
+    """The port asked for, or the one the receiving side is reached on by default."""
+    if port is not None:
+        return port
+    if target.default_port is None:
+        raise ValueError(f"{source.name} -> {target.name}: {target.name} has no default port; pass one, "
+                         "e.g. Port.tcp(443)")
+    return target.default_port

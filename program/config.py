@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 import pulumi
 
-from components.catalog import (
+from airgap.catalog import (
     BASTION_ENDPOINTS,
     ENDPOINT_SERVICES,
     FARGATE_SIZES,
@@ -27,9 +27,9 @@ from components.catalog import (
     LOG_RETENTION_DAYS,
     SSM_HOST_ENDPOINTS,
 )
-from components.image_reference import FORM as IMAGE_FORM
-from components.image_reference import EcrImage, Reference
-from components.naming import PhysicalNames, name_problem
+from airgap.image_reference import FORM as IMAGE_FORM
+from airgap.image_reference import EcrImage, Reference
+from airgap.naming import PhysicalNames, name_problem
 
 PROJECT = "airgap"
 
@@ -612,7 +612,7 @@ def _place_endpoints(endpoints: Sequence[str], zones: Sequence[str], placement: 
 
 def load() -> Settings:
     """Read and validate the running stack's config. Called first in __main__.py."""
-    from components.pulumi_internals import config_present
+    from program.pulumi_internals import config_present
 
     cfg = pulumi.Config(PROJECT)
     raw: dict[str, str | None] = {key: cfg.get(key) for key in KEYS}

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-PARTITION = "aws"  # config.py accepts only regions of the standard partition
+from airgap.where import PARTITION
 
 
 def service_role(name: str, service: str, description: str, parent: pulumi.Resource) -> aws.iam.Role:

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from airgap.where import PARTITION
+
 Workload = Literal["ssm-host", "bastion"]
-PARTITION = "aws"
 
 ECR_GUIDE = ('Amazon ECR User Guide, "Amazon ECR interface VPC endpoints (AWS PrivateLink)", "Minimum Amazon S3 '
              'bucket permissions for Amazon ECR"')

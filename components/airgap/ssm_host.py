@@ -12,23 +12,24 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.catalog import INSTANCE_TYPES, al2023_ami_parameter
-from components.connections import Connections, Port
-from components.endpoint_policies import AWS_BUCKETS, SSM_AGENT_BUCKETS
-from components.endpoints import EndpointAccess
-from components.file_share import FileShare
-from components.iam import managed_policy, role_policy, service_role, statement
-from components.network import Network
+from airgap.catalog import INSTANCE_TYPES, al2023_ami_parameter
+from airgap.connections import Connections
+from airgap.endpoint_policies import AWS_BUCKETS, SSM_AGENT_BUCKETS
+from airgap.endpoints import EndpointAccess
+from airgap.file_share import FileShare
+from airgap.iam import managed_policy, role_policy, service_role, statement
+from airgap.naming import ChildNames, check_component_name
+from airgap.where import where
 
 MOUNT_POINT = "/mnt/share"
 
 
 @dataclass(frozen=True)
 class SsmHostArgs:
-    network: Network
-    region: str
-    zone: str
-    instance_type: str
+    vpc_id: pulumi.Input[str]
+    # An isolated subnet: the host has no public IP, and reaches AWS only through `endpoints`.
+    subnet_id: pulumi.Input[str]
+    instance_type: str = "t4g.micro"
     # The endpoints it is managed through, and the share it mounts: connected before the instance is created, so
     # that the agent registers and the mount succeeds at first boot.
     endpoints: EndpointAccess | None = None
@@ -119,25 +120,29 @@ class SsmHost(pulumi.ComponentResource):
     power: aws.ec2transitgateway.InstanceState
 
     def __init__(self, name: str, args: SsmHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("airgap:compute:SsmHost", name, None, opts)
+        super().__init__("airgap:compute:SsmHost", check_component_name("SsmHost", name), None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        names = ChildNames(name, first_name="ssm-host")
+        if args.instance_type not in INSTANCE_TYPES:
+            raise ValueError(f'SsmHost instance_type "{args.instance_type}": expected one of {list(INSTANCE_TYPES)}')
         instance_type = INSTANCE_TYPES[args.instance_type]
+        region = where(self).region
 
         self.connections = Connections.with_new_group(
-            "ssm-host", vpc_id=args.network.vpc_id, owner=self,
+            names(), vpc_id=args.vpc_id, owner=self,
             description="SSM host: no inbound except connections allowed to it",
         )
         group = self.connections.group
 
-        self.role = service_role("ssm-host", "ec2.amazonaws.com", "SSM host: managed by Systems Manager", self)
-        core = managed_policy("ssm-host-core", self.role, "AmazonSSMManagedInstanceCore", self)
+        self.role = service_role(names(), "ec2.amazonaws.com", "SSM host: managed by Systems Manager", self)
+        core = managed_policy(names("core"), self.role, "AmazonSSMManagedInstanceCore", self)
         # Behind a VPC endpoint the agent reads AWS's SSM buckets with the instance's credentials, which need the
         # permission explicitly ("SSM Agent communications with AWS managed S3 buckets").
-        agent_buckets = [f"arn:aws:s3:::{b.name(args.region)}/*" for b in AWS_BUCKETS
-                         if b.source == SSM_AGENT_BUCKETS and b.applies(args.region)]
-        agent = role_policy("ssm-host-agent-buckets", self.role,
+        agent_buckets = [f"arn:aws:s3:::{b.name(region)}/*" for b in AWS_BUCKETS
+                         if b.source == SSM_AGENT_BUCKETS and b.applies(region)]
+        agent = role_policy(names("agent-buckets"), self.role,
                             [statement("ReadSsmAgentBuckets", ["s3:GetObject"], agent_buckets)], self)
-        profile = aws.iam.InstanceProfile("ssm-host", role=self.role.name, opts=child)
+        profile = aws.iam.InstanceProfile(names(), role=self.role.name, opts=child)
 
         # Everything first boot needs, created before the instance: the endpoints and both halves of each rule to
         # them (the agent registers through ssm/ssmmessages; dnf reaches S3), the role's SSM permissions, and for
@@ -147,10 +152,11 @@ class SsmHost(pulumi.ComponentResource):
             first_boot += args.endpoints.allow_from(self.connections)
         share = args.file_share
         if share is not None:
-            first_boot += self.connections.allow_to(share.connections, Port.tcp(2049), "NFS over TLS to the file share")
+            first_boot += self.connections.allow_to(share, description="NFS over TLS to the file share")
             first_boot += [*share.mount_targets, share.grant_mount(self.role)]
 
-        ami = aws.ssm.get_parameter_output(name=al2023_ami_parameter(instance_type.architecture)).value
+        ami = aws.ssm.get_parameter_output(name=al2023_ami_parameter(instance_type.architecture),
+                                           opts=pulumi.InvokeOptions(parent=self)).value
         memory = instance_type.memory_gib
         script = (
             pulumi.Output.all(share.file_system.id, share.access_point.id).apply(
@@ -159,10 +165,10 @@ class SsmHost(pulumi.ComponentResource):
             else user_data(None, None, memory)
         )
         self.instance = aws.ec2.Instance(
-            "ssm-host",
+            names(),
             ami=ami,
             instance_type=instance_type.name,
-            subnet_id=args.network.subnet_ids_by_zone[args.zone],
+            subnet_id=args.subnet_id,
             vpc_security_group_ids=[group.id],
             iam_instance_profile=profile.name,
             associate_public_ip_address=False,
@@ -189,7 +195,7 @@ class SsmHost(pulumi.ComponentResource):
         # Terraform's aws_ec2_instance_state, which pulumi-aws files under ec2transitgateway. On waking it waits for
         # the same things first boot does, so the agent finds its endpoints when it starts again.
         self.power = aws.ec2transitgateway.InstanceState(
-            "ssm-host",
+            names(),
             instance_id=self.instance.id,
             state="running" if args.running else "stopped",
             opts=pulumi.ResourceOptions(parent=self, depends_on=first_boot),

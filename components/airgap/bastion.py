@@ -25,18 +25,19 @@ consistency", July 2024).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components.connections import Connections
-from components.endpoints import EndpointAccess
-from components.iam import PARTITION, role_policy, service_role, statement
-from components.image_reference import EcrImage
-from components.naming import PhysicalNames
-from components.network import Network
+from airgap.connections import Connections
+from airgap.endpoints import EndpointAccess
+from airgap.iam import role_policy, service_role, statement
+from airgap.image_reference import EcrImage
+from airgap.naming import ChildNames, PhysicalNames, check_component_name
+from airgap.where import PARTITION, Where, where
 
 CONTAINER = "bastion"
 # The platform the copied image is taken for: Graviton Fargate costs less, and Amazon Linux is multi-arch.
@@ -45,13 +46,16 @@ COPIED_PLATFORM = ("linux/arm64", "ARM64")
 
 @dataclass(frozen=True)
 class FargateBastionArgs:
-    network: Network
-    region: str
-    names: PhysicalNames
-    mode: Literal["parked", "on"]
-    cpu: int
-    memory: int
-    log_retention_days: int
+    vpc_id: pulumi.Input[str]
+    # Isolated subnets the task may be placed in.
+    subnet_ids: Sequence[pulumi.Input[str]]
+    # Physical names (cluster, service, task family, log groups, repository, key alias) start with these and the
+    # component's name; None: the running project and stack.
+    names: PhysicalNames | None = None
+    mode: Literal["parked", "on"] = "parked"
+    cpu: int = 256
+    memory: int = 512
+    log_retention_days: int = 30
     # Where the stack's repository gets its image from (copied by ops/image.py, from outside the VPC), and the tag
     # the copy carries there.
     image_source: str = ""
@@ -74,30 +78,32 @@ class FargateBastion(pulumi.ComponentResource):
     execution_role: aws.iam.Role
 
     def __init__(self, name: str, args: FargateBastionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("airgap:compute:FargateBastion", name, None, opts)
+        super().__init__("airgap:compute:FargateBastion", check_component_name("FargateBastion", name), None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self._names = own = ChildNames(name, first_name="bastion")
         # ARNs in the IAM policies are spelt from the account and explicit names, not taken from the resources'
         # outputs: then every policy document is known in a first preview and the policy pack can read it.
-        account = aws.get_caller_identity().account_id
-        names = args.names
-        task_log_name, exec_log_name = names.log_group("bastion"), names.log_group("bastion-exec")
+        at = where(self)
+        region, account = at.region, at.account
+        self._physical = names = args.names or PhysicalNames.of_this_stack()
+        task_log_name, exec_log_name = names.log_group(own()), names.log_group(own("exec"))
 
         def log_streams(name: str) -> str:
-            return f"arn:{PARTITION}:logs:{args.region}:{account}:log-group:{name}:*"
+            return f"arn:{PARTITION}:logs:{region}:{account}:log-group:{name}:*"
 
-        key = self._exec_key(args, account) if args.kms else None
+        key = self._exec_key(args, at) if args.kms else None
         key_arn = key.arn if key is not None else None
 
         def log_group(logical: str, name: str) -> aws.cloudwatch.LogGroup:
             return aws.cloudwatch.LogGroup(logical, name=name, retention_in_days=args.log_retention_days,
                                            kms_key_id=key_arn, opts=child)
 
-        task_logs = log_group("bastion-task", task_log_name)
-        exec_logs = log_group("bastion-exec", exec_log_name)
+        task_logs = log_group(own("task"), task_log_name)
+        exec_logs = log_group(own("exec"), exec_log_name)
 
         self.cluster = aws.ecs.Cluster(
-            "bastion",
-            name=names.name("bastion"),
+            own(),
+            name=names.name(own()),
             configuration=aws.ecs.ClusterConfigurationArgs(
                 execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
                     kms_key_id=key_arn,
@@ -112,10 +118,10 @@ class FargateBastion(pulumi.ComponentResource):
         )
 
         self.repository: aws.ecr.Repository | None = None
-        image, repository_arn, copied = self._image(args, account)
+        image, repository_arn, copied = self._image(args, at)
 
         self.execution_role = service_role(
-            "bastion-execution", "ecs-tasks.amazonaws.com", "Bastion: ECS pulls the image and ships its logs", self
+            own("execution"), "ecs-tasks.amazonaws.com", "Bastion: ECS pulls the image and ships its logs", self
         )
         pull = [
             # GetAuthorizationToken has no resource to scope to.
@@ -125,10 +131,10 @@ class FargateBastion(pulumi.ComponentResource):
             statement("ShipTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                       [log_streams(task_log_name)]),
         ]
-        role_policy("bastion-execution", self.execution_role, pull, self)
+        role_policy(own("execution"), self.execution_role, pull, self)
 
         self.task_role = service_role(
-            "bastion-task", "ecs-tasks.amazonaws.com", "Bastion: ECS Exec sessions from inside the task", self
+            own("task"), "ecs-tasks.amazonaws.com", "Bastion: ECS Exec sessions from inside the task", self
         )
         exec_grants = [
             # The channel actions have no resource to scope to; these four are all ECS Exec needs.
@@ -141,14 +147,14 @@ class FargateBastion(pulumi.ComponentResource):
         if key is not None:
             # Scoped by the key's alias, a name known before the key exists.
             exec_grants.append(statement(
-                "DecryptExecChannel", ["kms:Decrypt"], [f"arn:{PARTITION}:kms:{args.region}:{account}:key/*"],
-                Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": self.key_alias(names)}}))
-        role_policy("bastion-task", self.task_role, exec_grants, self)
+                "DecryptExecChannel", ["kms:Decrypt"], [f"arn:{PARTITION}:kms:{region}:{account}:key/*"],
+                Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": self.key_alias}}))
+        role_policy(own("task"), self.task_role, exec_grants, self)
 
-        container = json.dumps([self._container(image, task_log_name, args.region)])
+        container = json.dumps([self._container(image, task_log_name, region)])
         task = aws.ecs.TaskDefinition(
-            "bastion",
-            family=names.name("bastion"),
+            own(),
+            family=names.name(own()),
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
             cpu=str(args.cpu),
@@ -169,14 +175,14 @@ class FargateBastion(pulumi.ComponentResource):
         )
 
         self.connections = Connections.with_new_group(
-            "bastion", vpc_id=args.network.vpc_id, owner=self,
+            own(), vpc_id=args.vpc_id, owner=self,
             description="Fargate bastion: no inbound; outbound only to the endpoints and forwarding targets",
         )
         group = self.connections.group
         ready = args.endpoints.allow_from(self.connections) if args.endpoints is not None else []
         self.service = aws.ecs.Service(
-            "bastion",
-            name=names.name("bastion"),
+            own(),
+            name=names.name(own()),
             cluster=self.cluster.arn,
             task_definition=task.arn,
             launch_type="FARGATE",
@@ -185,7 +191,7 @@ class FargateBastion(pulumi.ComponentResource):
             desired_count=1 if args.mode == "on" and not args.asleep else 0,
             enable_execute_command=True,  # without it the target never connects (TargetNotConnected)
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                subnets=list(args.network.subnet_ids_by_zone.values()),
+                subnets=list(args.subnet_ids),
                 security_groups=[group.id],
                 assign_public_ip=False,
             ),
@@ -198,7 +204,7 @@ class FargateBastion(pulumi.ComponentResource):
         self.image_source = args.image_source if copied else ""
         self.image_platform = COPIED_PLATFORM[0] if copied else "linux/amd64"
         self.commands = pulumi.Output.all(self.cluster.name, self.service.name).apply(
-            lambda found: session_commands(found[0], found[1], args.region)
+            lambda found: session_commands(found[0], found[1], region)
         )
         self.register_outputs(
             {"clusterName": self.cluster.name, "serviceName": self.service.name, "commands": self.commands,
@@ -228,18 +234,19 @@ class FargateBastion(pulumi.ComponentResource):
             },
         }
 
-    @staticmethod
-    def key_alias(names: PhysicalNames) -> str:
-        return f"alias/{names.name('bastion-exec')}"
+    @property
+    def key_alias(self) -> str:
+        """The exec key's alias (`alias/<prefix>-<name>-exec`): a name known before the key exists."""
+        return f"alias/{self._physical.name(self._names('exec'))}"
 
-    def _image(self, args: FargateBastionArgs, account: str) -> tuple[str, str, bool]:
+    def _image(self, args: FargateBastionArgs, at: Where) -> tuple[str, str, bool]:
         """(image URI, the repository ARN the execution role may pull from, whether the stack copies the image)."""
         custom = EcrImage.parse(args.image) if args.image else None
         if args.image and custom is not None:  # config.py accepts no other form
             return args.image, custom.repository_arn(PARTITION), False
-        name = args.names.path("bastion")
+        name = self._physical.path(self._names())
         self.repository = aws.ecr.Repository(
-            "bastion-image",
+            self._names("image"),
             name=name,
             # A tag names one image for the repository's life: the bastion never runs an image swapped under it.
             image_tag_mutability="IMMUTABLE",
@@ -249,12 +256,12 @@ class FargateBastion(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Spelt from the account id and the explicit name, so the task definition is known in a first preview.
-        image = f"{account}.dkr.ecr.{args.region}.amazonaws.com/{name}:{args.image_tag}"
-        return image, f"arn:{PARTITION}:ecr:{args.region}:{account}:repository/{name}", True
+        image = f"{at.account}.dkr.ecr.{at.region}.amazonaws.com/{name}:{args.image_tag}"
+        return image, f"arn:{PARTITION}:ecr:{at.region}:{at.account}:repository/{name}", True
 
-    def _exec_key(self, args: FargateBastionArgs, account: str) -> aws.kms.Key:
-        root = f"arn:{PARTITION}:iam::{account}:root"
-        log_groups = f"arn:{PARTITION}:logs:{args.region}:{account}:log-group:/{args.names.prefix}/*"
+    def _exec_key(self, args: FargateBastionArgs, at: Where) -> aws.kms.Key:
+        root = f"arn:{PARTITION}:iam::{at.account}:root"
+        log_groups = f"arn:{PARTITION}:logs:{at.region}:{at.account}:log-group:/{self._physical.prefix}/*"
         policy = {
             "Version": "2012-10-17",
             "Statement": [
@@ -263,7 +270,7 @@ class FargateBastion(pulumi.ComponentResource):
                  "Action": "kms:*", "Resource": "*"},
                 # CloudWatch Logs encrypts the stack's two log groups, and nothing else, with it.
                 {"Sid": "LogsEncryptTheStackLogGroups", "Effect": "Allow",
-                 "Principal": {"Service": f"logs.{args.region}.amazonaws.com"},
+                 "Principal": {"Service": f"logs.{at.region}.amazonaws.com"},
                  "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
                             "kms:DescribeKey"],
                  "Resource": "*",
@@ -271,14 +278,14 @@ class FargateBastion(pulumi.ComponentResource):
             ],
         }
         key = aws.kms.Key(
-            "bastion-exec",
-            description=f"{args.names.prefix}: ECS Exec (execute-command) channel and bastion logs",
+            self._names("exec"),
+            description=f"{self._physical.prefix}: ECS Exec (execute-command) channel and bastion logs",
             enable_key_rotation=True,
             deletion_window_in_days=7,
             policy=json.dumps(policy),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.kms.Alias("bastion-exec", name=self.key_alias(args.names), target_key_id=key.key_id,
+        aws.kms.Alias(self._names("exec"), name=self.key_alias, target_key_id=key.key_id,
                       opts=pulumi.ResourceOptions(parent=self))
         return key
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pulumi
 
-from components.bastion import FargateBastion
-from components.config import Settings
-from components.endpoint_policies import allowed_buckets
-from components.endpoints import VpcEndpoints
-from components.file_share import FileShare
-from components.flow_logs import VpcFlowLogs
-from components.network import Network, PrivateNetwork
-from components.ssm_host import SsmHost
+from airgap.bastion import FargateBastion
+from airgap.endpoint_policies import allowed_buckets
+from airgap.endpoints import VpcEndpoints
+from airgap.file_share import FileShare
+from airgap.flow_logs import VpcFlowLogs
+from airgap.network import Network, PrivateNetwork
+from airgap.ssm_host import SsmHost
+from program.config import Settings
 
 
 def export_state(settings: Settings) -> None:

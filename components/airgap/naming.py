@@ -18,6 +18,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+import pulumi
+
 # Lowercase letters and digits, words joined by single '-' or '_': valid in every name listed above.
 NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
 NAME_RULE = "lowercase letters and digits, words joined by single '-' or '_' (e.g. \"dev\", \"team-a\")"
@@ -38,6 +40,16 @@ def name_problem(what: str, value: str) -> str | None:
 class PhysicalNames:
     project: str
     stack: str
+
+    @classmethod
+    def of_this_stack(cls) -> PhysicalNames:
+        """From the running program's project and stack (the default of every component that names things)."""
+        names = cls(pulumi.get_project(), pulumi.get_stack())
+        for what, value in (("Pulumi project", names.project), ("Pulumi stack", names.stack)):
+            problem = name_problem(what, value)
+            if problem:
+                raise ValueError(f"{problem}; or pass names=PhysicalNames(<project>, <stack>) explicitly")
+        return names
 
     @property
     def prefix(self) -> str:
@@ -62,3 +74,45 @@ class PhysicalNames:
     def log_group(self, part: str) -> str:
         """`/airgap-dev/bastion`: every log group of the stack under one path."""
         return f"/{self.prefix}/{part}"
+
+
+# A component's name: it starts every child's logical name and every physical name, and names its security group's
+# connections (connections.py), so it takes the same form.
+COMPONENT_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+def check_component_name(kind: str, name: str) -> str:
+    if not COMPONENT_NAME.fullmatch(name):
+        raise ValueError(f'{kind} name "{name}": expected lowercase words joined by single \'-\' (e.g. "network", '
+                         '"blue-ssm-host"); it begins the logical and physical names of everything the component makes')
+    return name
+
+
+@dataclass(frozen=True)
+class ChildNames:
+    """How a component names its children: its main resource `<name>`, the others `<name>-<part>`, so any number of
+    components of one kind live in one stack without a duplicate URN.
+
+    In airgap 0.1 children had fixed names, right only for the single instance the program made under the name it
+    gave it (`first_name`). A component built under that name gives each renamed child an alias to its 0.1 name
+    (`opts(was=...)`), so a stack deployed with 0.1 sees the rename, not a replacement. Under any other name there is
+    no alias: two instances must not claim one old resource."""
+
+    component: str
+    first_name: str
+
+    def __call__(self, part: str = "") -> str:
+        return f"{self.component}-{part}" if part else self.component
+
+    @property
+    def legacy(self) -> bool:
+        return self.component == self.first_name
+
+    def was(self, old: str) -> str | None:
+        """`old` for a component under its 0.1 name, else None (no alias)."""
+        return old if self.legacy else None
+
+    def opts(self, parent: pulumi.Resource, *, was: str | None = None, **options: object) -> pulumi.ResourceOptions:
+        """ResourceOptions for a child: parented to the component, aliased to `was` (its 0.1 name) when legacy."""
+        aliases = [pulumi.Alias(name=was)] if was is not None and self.legacy else None
+        return pulumi.ResourceOptions(parent=parent, aliases=aliases, **options)  # type: ignore[arg-type]

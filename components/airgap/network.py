@@ -14,6 +14,8 @@ from typing import Protocol
 import pulumi
 import pulumi_aws as aws
 
+from airgap.naming import ChildNames, check_component_name
+
 
 class Network(Protocol):
     """Where workloads are placed: a VPC and its isolated subnets by AZ. A PrivateNetwork of this stack, or a
@@ -24,6 +26,16 @@ class Network(Protocol):
 
     @property
     def subnet_ids_by_zone(self) -> Mapping[str, pulumi.Input[str]]: ...
+
+
+@dataclass(frozen=True)
+class ExistingNetwork:
+    """A VPC this program did not create, by ids: what the components attach to (`Network`)."""
+
+    vpc_id: pulumi.Input[str]
+    # AZ name -> that AZ's subnet id; the AZ names key the mount targets and endpoint interfaces.
+    subnet_ids_by_zone: Mapping[str, pulumi.Input[str]]
+    route_table_ids: tuple[pulumi.Input[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,33 +54,34 @@ class PrivateNetwork(pulumi.ComponentResource):
     subnet_ids: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("airgap:network:PrivateNetwork", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("airgap:network:PrivateNetwork", check_component_name("PrivateNetwork", name), None, opts)
+        names = ChildNames(name, first_name="network")
 
         self.vpc = aws.ec2.Vpc(
-            "vpc",
+            names(),
             cidr_block=str(args.cidr),
             # Private DNS for interface endpoints resolves only with both on (the endpoints' service names must
             # resolve to their private IPs, or the agent goes to the public endpoint and times out).
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags={"Name": name},
-            opts=child,
+            opts=names.opts(self, was="vpc"),
         )
         # Adopted with no rules: the provider strips AWS's "all traffic from this group" rules. Nothing may use
         # the default group; traffic inside the VPC is allowed group-to-group by reference, never by CIDR.
         self.default_security_group = aws.ec2.DefaultSecurityGroup(
-            "default-group-emptied",
+            names("default-group"),
             vpc_id=self.vpc.id,
             tags={"Name": f"{name}-default-unused"},
-            opts=child,
+            opts=names.opts(self, was="default-group-emptied"),
         )
 
         self.subnets = {}
         self.route_tables = {}
         for zone, cidr in args.subnets.items():
+            child = names.opts(self, was=f"isolated-{zone}")
             subnet = aws.ec2.Subnet(
-                f"isolated-{zone}",
+                names(f"isolated-{zone}"),
                 vpc_id=self.vpc.id,
                 cidr_block=str(cidr),
                 availability_zone=zone,
@@ -79,13 +92,13 @@ class PrivateNetwork(pulumi.ComponentResource):
             # Its own table with only the implicit local route; the S3 gateway endpoint adds its prefix-list
             # route here. There is no 0.0.0.0/0 to add: no gateway exists to point it at.
             table = aws.ec2.RouteTable(
-                f"isolated-{zone}",
+                names(f"isolated-{zone}"),
                 vpc_id=self.vpc.id,
                 tags={"Name": f"{name}-isolated-{zone}"},
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
-                f"isolated-{zone}",
+                names(f"isolated-{zone}"),
                 subnet_id=subnet.id,
                 route_table_id=table.id,
                 opts=child,
@@ -110,3 +123,7 @@ class PrivateNetwork(pulumi.ComponentResource):
     @property
     def subnet_ids_by_zone(self) -> dict[str, pulumi.Output[str]]:
         return self._subnet_ids_by_zone
+
+    @property
+    def route_table_ids(self) -> tuple[pulumi.Output[str], ...]:
+        return tuple(t.id for t in self.route_tables.values())

@@ -17,26 +17,26 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import PhysicalNames
-
-PARTITION = "aws"
+from airgap.naming import ChildNames, PhysicalNames, check_component_name
+from airgap.where import PARTITION, where
 
 
 @dataclass(frozen=True)
 class VpcFlowLogsArgs:
     vpc_id: pulumi.Input[str]
-    names: PhysicalNames
-    region: str
-    account: str
+    # Physical names (the bucket's prefix) start with these; None: the running project and stack.
+    names: PhysicalNames | None = None
     traffic: Literal["ALL", "REJECT", "ACCEPT"] = "ALL"
     retention_days: int = 14
     # Production keeps its records when the stack is destroyed; other stacks delete them with the bucket.
     keep_on_destroy: bool = False
 
 
-def bucket_prefix(names: PhysicalNames) -> str:
-    """S3 adds a unique suffix to this (bucket names are global); at most 37 characters, and no '_'."""
-    return (names.prefix.replace("_", "-")[:26].rstrip("-") + "-flow-logs-")[:37]
+def bucket_prefix(names: PhysicalNames, component: str) -> str:
+    """`<prefix>-<component>-`, to which S3 adds a unique suffix (bucket names are global); at most 37 characters,
+    and no '_'."""
+    head = names.prefix.replace("_", "-")[: max(1, 35 - len(component))].rstrip("-")
+    return f"{head}-{component}-"[:37]
 
 
 def delivery_policy(bucket_arn: str, account: str, region: str) -> dict:
@@ -64,31 +64,34 @@ class VpcFlowLogs(pulumi.ComponentResource):
     flow_log: aws.ec2.FlowLog
 
     def __init__(self, name: str, args: VpcFlowLogsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("airgap:network:VpcFlowLogs", name, None, opts)
+        super().__init__("airgap:network:VpcFlowLogs", check_component_name("VpcFlowLogs", name), None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        names = ChildNames(name, first_name="flow-logs")
+        physical = args.names or PhysicalNames.of_this_stack()
+        at = where(self)
 
         self.bucket = aws.s3.Bucket(
-            "flow-logs",
-            bucket_prefix=bucket_prefix(args.names),
+            names(),
+            bucket_prefix=bucket_prefix(physical, name),
             force_destroy=not args.keep_on_destroy,
-            tags={"Name": f"{args.names.prefix}-flow-logs"},
+            tags={"Name": physical.name(name)},
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.keep_on_destroy),
         )
         bucket_id = self.bucket.id
-        aws.s3.BucketPublicAccessBlock("flow-logs", bucket=bucket_id, block_public_acls=True,
+        aws.s3.BucketPublicAccessBlock(names(), bucket=bucket_id, block_public_acls=True,
                                        block_public_policy=True, ignore_public_acls=True,
                                        restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls("flow-logs", bucket=bucket_id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
+        aws.s3.BucketOwnershipControls(names(), bucket=bucket_id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
             object_ownership="BucketOwnerEnforced"), opts=child)
         aws.s3.BucketServerSideEncryptionConfiguration(
-            "flow-logs", bucket=bucket_id,
+            names(), bucket=bucket_id,
             rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=aws.s3.
                 BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                     sse_algorithm="AES256"))],
             opts=child)
         aws.s3.BucketLifecycleConfiguration(
-            "flow-logs", bucket=bucket_id,
+            names(), bucket=bucket_id,
             rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-flow-logs", status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="AWSLogs/"),
@@ -97,11 +100,11 @@ class VpcFlowLogs(pulumi.ComponentResource):
                 BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1))],
             opts=child)
         policy = aws.s3.BucketPolicy(
-            "flow-logs", bucket=bucket_id,
-            policy=self.bucket.arn.apply(lambda arn: json.dumps(delivery_policy(arn, args.account, args.region))),
+            names(), bucket=bucket_id,
+            policy=self.bucket.arn.apply(lambda arn: json.dumps(delivery_policy(arn, at.account, at.region))),
             opts=child)
         self.flow_log = aws.ec2.FlowLog(
-            "vpc",
+            names(),
             vpc_id=args.vpc_id,
             traffic_type=args.traffic,
             log_destination_type="s3",
@@ -111,13 +114,13 @@ class VpcFlowLogs(pulumi.ComponentResource):
             max_aggregation_interval=60,
             destination_options=aws.ec2.FlowLogDestinationOptionsArgs(
                 file_format="plain-text", hive_compatible_partitions=False, per_hour_partition=False),
-            tags={"Name": f"{args.names.prefix}-vpc"},
+            tags={"Name": physical.name(name)},
             # AWS attaches its delivery statement when the flow log is created unless the bucket policy already
             # has it: the VPC User Guide says it "overwrites any existing policy", the CloudWatch Logs User Guide
             # ("Logs sent to Amazon S3") that a missing statement is appended. Ours is AWS's statement word for
             # word (the s3:x-amz-acl condition included, as AWS writes it even for buckets with ACLs disabled) and
             # is in place first; the live acceptance test checks that records arrive and that DenyWithoutTls is
             # still there afterwards.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=names.opts(self, was="vpc", depends_on=[policy]),
         )
         self.register_outputs({"bucket": self.bucket.id, "flowLogId": self.flow_log.id})
