@@ -25,7 +25,6 @@ from airgap import (
     VpcFlowLogsArgs,
 )
 from airgap.connections import Port
-from airgap.endpoint_policies import allowed_buckets
 from airgap.image_reference import Reference
 from program import config
 from program.outputs import export_network, export_state, export_workloads
@@ -60,7 +59,7 @@ else:
         VpcEndpointsArgs(vpc_id=network.vpc_id, subnet_ids=network.subnet_ids_by_zone,
                          route_table_ids=network.route_table_ids, services=settings.endpoints,
                          zones=settings.endpoint_zones, policy_supported=settings.endpoint_policy_supported,
-                         s3_buckets=allowed_buckets(settings.region, settings.workloads, settings.s3_buckets),
+                         workloads=settings.workloads, buckets=settings.s3_buckets,
                          asleep=settings.asleep),
     )
     export_network(settings, network, endpoints, flow_logs)

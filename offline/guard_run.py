@@ -17,7 +17,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 
 from guard import PACK_NAME, POLICIES  # policy/, put on the path by the offline package
-from offline.harness import PROJECT, Capture, Registration
+from offline.harness import Capture, Registration
 from program import pulumi_internals as internals
 
 PACK_VERSION = "0.1.0"
@@ -69,7 +69,7 @@ def _provider(capture: Capture) -> analyzer_pb2.AnalyzerProviderResource:
     """The default aws provider the engine creates from the stack's aws:* config."""
     name = "default"
     props = {key.split(":", 1)[1]: value for key, value in capture.config.items() if key.startswith("aws:")}
-    urn = f"urn:pulumi:{capture.stack}::{PROJECT}::pulumi:providers:aws::{name}"
+    urn = f"urn:pulumi:{capture.stack}::{capture.project}::pulumi:providers:aws::{name}"
     return analyzer_pb2.AnalyzerProviderResource(type="pulumi:providers:aws", urn=urn, name=name,
                                                  properties=_struct(props))
 

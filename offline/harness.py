@@ -70,6 +70,7 @@ class Capture:
     resources: list[Registration]
     exports: dict[str, Any]
     invokes: list[str] = field(default_factory=list)
+    project: str = PROJECT
 
     def __iter__(self) -> Iterator[Registration]:
         return iter(self.resources)
@@ -294,9 +295,10 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
     """The config the engine would hand the program: project defaults, then the stack file, then overrides.
     A stack file the CLI would refuse raises `StackFileError`, naming the file and what is wrong."""
     project = _read_yaml_file(root / "Pulumi.yaml") or {}
+    name = project_name(root)
     values: dict[str, Any] = {}
     for key, spec in (project.get("config") or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
+        full = key if ":" in key else f"{name}:{key}"
         if isinstance(spec, dict) and "default" in spec:
             values[full] = spec["default"]
     stack_file = root / f"Pulumi.{stack}.yaml"
@@ -314,17 +316,22 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
     for key, value in (document.get("config") or {}).items():
         if ":" not in str(key):
             problems.append(f"{stack_file.name}: config key {key!r} has no namespace; the Pulumi CLI reads only "
-                            f"`<namespace>:<name>` keys in a stack file: write `{PROJECT}:{key}`")
+                            f"`<namespace>:<name>` keys in a stack file: write `{name}:{key}`")
         values[str(key)] = value
     if problems:
         raise StackFileError(problems)
     for key, value in (overrides or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
+        full = key if ":" in key else f"{name}:{key}"
         if value is None:
             values.pop(full, None)
         else:
             values[full] = value
     return {k: _engine_string(v) for k, v in values.items()}
+
+
+def project_name(root: Path = ROOT) -> str:
+    """The project's name (Pulumi.yaml `name`): the namespace of its config keys and part of every URN."""
+    return str((_read_yaml_file(root / "Pulumi.yaml") or {}).get("name") or PROJECT)
 
 
 def stacks(root: Path = ROOT) -> list[str]:
@@ -357,7 +364,8 @@ def capture(
 
     internals.reset_root()
     internals.set_config(config)
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=mode == "preview",
+    project = project_name(root)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=mode == "preview",
                              monitor=monitor)
     main = program or ROOT / "__main__.py"
     if str(main.parent) not in sys.path:
@@ -378,6 +386,7 @@ def capture(
         resources=monitor.registrations,
         exports=json_format.MessageToDict(exports),
         invokes=invokes,
+        project=project,
     )
 
 

@@ -35,11 +35,13 @@ import pulumi_aws as aws
 from airgap.connections import Connections
 from airgap.endpoints import EndpointAccess
 from airgap.iam import role_policy, service_role, statement
-from airgap.image_reference import EcrImage
+from airgap.image_reference import EcrImage, Reference
 from airgap.naming import ChildNames, PhysicalNames, check_component_name
 from airgap.where import PARTITION, Where, where
 
 CONTAINER = "bastion"
+# Amazon Linux from ECR Public: multi-arch, and anonymous pulls need no credentials to copy it.
+DEFAULT_IMAGE_SOURCE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
 # The platform the copied image is taken for: Graviton Fargate costs less, and Amazon Linux is multi-arch.
 COPIED_PLATFORM = ("linux/arm64", "ARM64")
 
@@ -56,9 +58,9 @@ class FargateBastionArgs:
     cpu: int = 256
     memory: int = 512
     log_retention_days: int = 30
-    # Where the stack's repository gets its image from (copied by ops/image.py, from outside the VPC), and the tag
-    # the copy carries there.
-    image_source: str = ""
+    # Where the stack's repository gets its image from (copied in from outside the VPC: the airgap program's
+    # `dev.py bastion image`), and the tag the copy carries there (default: the source's tag, or its digest).
+    image_source: str = DEFAULT_IMAGE_SOURCE
     image_tag: str = ""
     # A private ECR image URI the user maintains instead; then the stack owns no repository.
     image: str | None = None
@@ -256,7 +258,8 @@ class FargateBastion(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Spelt from the account id and the explicit name, so the task definition is known in a first preview.
-        image = f"{at.account}.dkr.ecr.{at.region}.amazonaws.com/{name}:{args.image_tag}"
+        tag = args.image_tag or Reference.parse(args.image_source).private_tag
+        image = f"{at.account}.dkr.ecr.{at.region}.amazonaws.com/{name}:{tag}"
         return image, f"arn:{PARTITION}:ecr:{at.region}:{at.account}:repository/{name}", True
 
     def _exec_key(self, args: FargateBastionArgs, at: Where) -> aws.kms.Key:

@@ -124,12 +124,12 @@ class Connections:
     """The security group of one thing (the SSM host, the file share, ...), and the connections allowed to it.
 
     `name` is the thing's name in the user's words; it appears in rule names and descriptions.
-    `owner` is the component the group belongs to: rules on this group are its children.
+    `owner` is the component the group belongs to: rules on this group are its children (None: the stack's).
     """
 
     name: str
     group: aws.ec2.SecurityGroup | ExistingGroup
-    owner: pulumi.Resource
+    owner: pulumi.Resource | None
     # The port others connect to this thing on when they name none (443 for an endpoint group, 2049 for a share).
     default_port: Port | None = None
     # The name this connection had in airgap 0.1, when it differs: its rules carry aliases to their 0.1 names.
@@ -150,7 +150,7 @@ class Connections:
         return cls(name, group, owner, default_port=default_port, was=was)
 
     @classmethod
-    def existing(cls, name: str, group_id: pulumi.Input[str], *, owner: pulumi.Resource,
+    def existing(cls, name: str, group_id: pulumi.Input[str], *, owner: pulumi.Resource | None = None,
                  default_port: Port | None = None, was: str | None = None) -> Connections:
         """A group created elsewhere, by id; the rules this stack adds to it are children of `owner`."""
         return cls(name, ExistingGroup(group_id), owner, default_port=default_port, was=was)

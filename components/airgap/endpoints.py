@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from airgap.catalog import ENDPOINT_SERVICES
 from airgap.connections import Connectable, Connections, Port, PrefixListPeer
-from airgap.endpoint_policies import AllowedBucket, gateway_policy, interface_policy
+from airgap.endpoint_policies import Workload, allowed_buckets, gateway_policy, interface_policy
 from airgap.naming import ChildNames, check_component_name
 from airgap.where import where
 
@@ -47,10 +47,11 @@ class EndpointGroup:
     ready: tuple[pulumi.Resource, ...] = ()
 
     @classmethod
-    def existing(cls, name: str, group_id: pulumi.Input[str], *, owner: pulumi.Resource,
+    def existing(cls, name: str, group_id: pulumi.Input[str], *, owner: pulumi.Resource | None = None,
                  s3_prefix_list_id: pulumi.Input[str] | None = None, was: str | None = None) -> EndpointGroup:
         """The endpoints behind security group `group_id`; the 443 rules this program adds to that group are
-        children of `owner` (standalone, so they go with this program's stack and leave the group alone)."""
+        children of `owner`, or of the stack (standalone, so they go with this program's stack and leave the group
+        alone)."""
         group = Connections.existing(check_component_name("EndpointGroup", name), group_id, owner=owner,
                                      default_port=HTTPS, was=was)
         s3 = PrefixListPeer("s3-prefix-list", s3_prefix_list_id, HTTPS) if s3_prefix_list_id is not None else None
@@ -85,8 +86,11 @@ class VpcEndpointsArgs:
     # Interface service -> whether AWS accepts an endpoint policy on it. None: ask AWS, through the component's
     # provider (GetVpcEndpointService, `vpcEndpointPolicySupported`).
     policy_supported: Mapping[str, bool] | None = None
-    # What the S3 gateway lets through (endpoint_policies.py: allowed_buckets).
-    s3_buckets: Sequence[AllowedBucket] = ()
+    # What the S3 gateway lets through: the AWS-owned buckets these workloads read in the component's region
+    # ("ssm-host": the SSM agent's and Amazon Linux's; "bastion": ECR's layers), and the account's own buckets
+    # named here (endpoint_policies.py: allowed_buckets). Nothing else.
+    workloads: Sequence[Workload] = ()
+    buckets: Sequence[str] = ()
     # Asleep: no interface endpoint exists (each bills every AZ-hour it exists, used or not: AWS PrivateLink
     # pricing). The endpoint group, its rules and the S3 gateway (no hourly charge) stay, so waking only creates
     # the endpoints again and changes nothing else.
@@ -150,7 +154,8 @@ class VpcEndpoints(pulumi.ComponentResource):
                     opts=child,
                 )
             else:
-                self.policies[service.name] = gateway_policy(args.s3_buckets, at.account)
+                self.policies[service.name] = gateway_policy(
+                    allowed_buckets(at.region, args.workloads, args.buckets), at.account)
                 self.gateway_endpoints[service.name] = aws.ec2.VpcEndpoint(
                     names(service.slug),
                     vpc_id=vpc_id,

@@ -1,0 +1,41 @@
+"""Upgrading from airgap 0.1: children were renamed when components became instance-safe, and every rename carries
+an alias, so a deployed stack's next preview shows renames and in-place updates only — nothing created, deleted or
+replaced. The old side is recorded in tests/fixtures/airgap-0.1-urns.json (offline/upgrade.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from offline.harness import capture
+from offline.upgrade import recorded, upgrade_of
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+
+
+@pytest.mark.parametrize("variant", list(recorded()["variants"]))
+def test_a_stack_deployed_with_0_1_sees_renames_not_replacements(variant: str) -> None:
+    up = upgrade_of(variant)
+    assert up.created == [] and up.deleted == [], "an alias is missing: the engine would replace these"
+    assert up.claimed_twice == {}, "two resources claim one old resource: the engine refuses the program"
+    assert up.renamed, "nothing was renamed: the fixture no longer describes 0.1"
+    for urn, keys in up.updated.items():
+        type_ = urn.split("::")[-2].split("$")[-1]
+        # Tags change in place everywhere. A rule's description is modified in place (ModifySecurityGroupRules);
+        # a security group's description cannot change without replacing the group, so it must not.
+        allowed = {"tags", "description"} if type_ in RULES else {"tags"}
+        assert set(keys) <= allowed, f"{urn}: {keys}"
+
+
+def test_aliases_are_given_only_under_the_names_0_1_used() -> None:
+    """Two environments in one stack must not both claim 0.1's resources: only a component under the name the 0.1
+    program gave it carries aliases."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "examples" / "two-environments"
+    both = capture("example", "update", program=root / "__main__.py", root=root)
+    assert [r.name for r in both if r.aliases] == []
+    dev = capture("dev", "update")
+    claimed = [a for r in dev for a in r.aliases]
+    assert len(claimed) == len(set(claimed))
