@@ -15,6 +15,56 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from guard.types import (
+    ACCESS_POINT,
+    ASSOCIATION,
+    ATTACHMENT,
+    AUTOSCALING_GROUP,
+    AWS_PROVIDER,
+    BACKUP_POLICY,
+    BUCKET,
+    BUCKET_POLICY,
+    CLUSTER,
+    DEFAULT_SG,
+    DEFAULT_VPC,
+    EGRESS,
+    ENDPOINT,
+    FILE_SYSTEM,
+    FLOW_LOG,
+    FS_POLICY,
+    INGRESS,
+    INSTANCE,
+    INSTANCE_STATE,
+    KMS_ALIAS,
+    KMS_KEY,
+    LAUNCH_CONFIGURATION,
+    LAUNCH_TEMPLATE,
+    LB_LOAD_BALANCER,
+    LEGACY_RULE,
+    LOG_GROUP,
+    MOUNT_TARGET,
+    NETWORK_ACL,
+    NETWORK_ACL_RULE,
+    PROFILE,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    REPOSITORY,
+    ROLE,
+    ROLE_POLICY,
+    ROUTE,
+    ROUTE_TABLE,
+    S3_BUCKET_LIFECYCLE_CONFIGURATION,
+    S3_BUCKET_OWNERSHIP_CONTROLS,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+    SERVICE,
+    SG,
+    SQS_QUEUE,
+    SUBNET,
+    TASK,
+    VPC,
+)
+
 ACCOUNT = "123456789012"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
@@ -80,107 +130,107 @@ def _endpoint(c: Ctx, id_: str) -> dict[str, Any]:
 # type token -> (how its id looks, what else AWS computes). Ids: an AWS prefix, or a callable for named things.
 MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
     # An explicit provider: the engine gives it an id; its state is its inputs (region, profile, ...).
-    "pulumi:providers:aws": (lambda c: f"{_hex(c.urn, 8)}-{_hex(c.urn + 'p', 4)}", lambda c, i: {}),
-    "aws:ec2/vpc:Vpc": _ec2("vpc", "vpc", lambda c, i: {
+    AWS_PROVIDER: (lambda c: f"{_hex(c.urn, 8)}-{_hex(c.urn + 'p', 4)}", lambda c, i: {}),
+    VPC: _ec2("vpc", "vpc", lambda c, i: {
         "defaultSecurityGroupId": c.aws_id("sg"), "mainRouteTableId": c.aws_id("rtb"),
         "defaultNetworkAclId": c.aws_id("acl"), "defaultRouteTableId": c.aws_id("rtb")}),
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("security-group", "sg", lambda c, i: {
+    DEFAULT_SG: _ec2("security-group", "sg", lambda c, i: {
         "name": "default", "ingress": [], "egress": []}),
-    "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
-    "aws:ec2/routeTable:RouteTable": _ec2("route-table", "rtb"),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("rtbassoc", lambda c, i: {}),
-    "aws:ec2/route:Route": (lambda c: f"r-{c.inputs.get('routeTableId', 'rtb')}1080289494", lambda c, i: {
+    SUBNET: _ec2("subnet", "subnet"),
+    ROUTE_TABLE: _ec2("route-table", "rtb"),
+    ASSOCIATION: ("rtbassoc", lambda c, i: {}),
+    ROUTE: (lambda c: f"r-{c.inputs.get('routeTableId', 'rtb')}1080289494", lambda c, i: {
         "state": "active", "origin": "CreateRoute"}),
-    "aws:ec2/securityGroup:SecurityGroup": _ec2("security-group", "sg"),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ec2(
+    SG: _ec2("security-group", "sg"),
+    INGRESS: _ec2(
         "security-group-rule", "sgr", lambda c, i: {"securityGroupRuleId": i}),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _ec2(
+    EGRESS: _ec2(
         "security-group-rule", "sgr", lambda c, i: {"securityGroupRuleId": i}),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpc-endpoint", "vpce", _endpoint),
+    ENDPOINT: _ec2("vpc-endpoint", "vpce", _endpoint),
     # Its id is the instance's; the provider reads nothing else back.
-    "aws:ec2transitgateway/instanceState:InstanceState": (lambda c: str(c.inputs.get("instanceId", "")),
+    INSTANCE_STATE: (lambda c: str(c.inputs.get("instanceId", "")),
                                                           lambda c, i: {}),
-    "aws:ec2/instance:Instance": _ec2("instance", "i", lambda c, i: {
+    INSTANCE: _ec2("instance", "i", lambda c, i: {
         "privateIp": f"10.40.0.{int(_hex(i, 2), 16) % 200 + 20}", "primaryNetworkInterfaceId": c.aws_id("eni"),
         "privateDns": f"ip-10-40-0-20.{c.region}.compute.internal", "instanceState": "running"}),
-    "aws:iam/role:Role": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+    ROLE: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("iam", f"role/{i}", region=False), "name": i, "uniqueId": f"AROA{_hex(i, 17).upper()}"}),
-    "aws:iam/instanceProfile:InstanceProfile": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+    PROFILE: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("iam", f"instance-profile/{i}", region=False), "name": i}),
-    "aws:iam/rolePolicy:RolePolicy": (lambda c: f"{c.inputs.get('role', 'role')}:{c.autoname}",
+    ROLE_POLICY: (lambda c: f"{c.inputs.get('role', 'role')}:{c.autoname}",
                                       lambda c, i: {"name": i.split(":", 1)[1]}),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (lambda c: c.autoname, lambda c, i: {}),
-    "aws:efs/fileSystem:FileSystem": ("fs", lambda c, i: {
+    ATTACHMENT: (lambda c: c.autoname, lambda c, i: {}),
+    FILE_SYSTEM: ("fs", lambda c, i: {
         "arn": c.arn("elasticfilesystem", f"file-system/{i}"), "dnsName": f"{i}.efs.{c.region}.amazonaws.com",
         "ownerId": ACCOUNT, "numberOfMountTargets": 0}),
-    "aws:efs/mountTarget:MountTarget": ("fsmt", lambda c, i: {
+    MOUNT_TARGET: ("fsmt", lambda c, i: {
         "ipAddress": "10.40.0.10", "networkInterfaceId": c.aws_id("eni"), "ownerId": ACCOUNT}),
-    "aws:efs/accessPoint:AccessPoint": ("fsap", lambda c, i: {
+    ACCESS_POINT: ("fsap", lambda c, i: {
         "arn": c.arn("elasticfilesystem", f"access-point/{i}"), "ownerId": ACCOUNT}),
-    "aws:efs/fileSystemPolicy:FileSystemPolicy": (lambda c: c.inputs.get("fileSystemId", c.aws_id("fs")),
+    FS_POLICY: (lambda c: c.inputs.get("fileSystemId", c.aws_id("fs")),
                                                   lambda c, i: {}),
-    "aws:efs/backupPolicy:BackupPolicy": (lambda c: c.inputs.get("fileSystemId", c.aws_id("fs")), lambda c, i: {}),
-    "aws:ecs/cluster:Cluster": (lambda c: c.arn("ecs", f"cluster/{c.inputs.get('name') or c.autoname}"),
+    BACKUP_POLICY: (lambda c: c.inputs.get("fileSystemId", c.aws_id("fs")), lambda c, i: {}),
+    CLUSTER: (lambda c: c.arn("ecs", f"cluster/{c.inputs.get('name') or c.autoname}"),
                                 lambda c, i: {"arn": i, "name": i.rsplit("/", 1)[1]}),
-    "aws:ecs/taskDefinition:TaskDefinition": (lambda c: c.inputs.get("family", c.autoname), lambda c, i: {
+    TASK: (lambda c: c.inputs.get("family", c.autoname), lambda c, i: {
         "arn": c.arn("ecs", f"task-definition/{i}:1"), "arnWithoutRevision": c.arn("ecs", f"task-definition/{i}"),
         "revision": 1}),
-    "aws:ecs/service:Service": (lambda c: c.arn("ecs", f"service/{c.inputs.get('name') or c.autoname}"),
+    SERVICE: (lambda c: c.arn("ecs", f"service/{c.inputs.get('name') or c.autoname}"),
                                 lambda c, i: {"name": i.rsplit("/", 1)[1]}),
-    "aws:cloudwatch/logGroup:LogGroup": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+    LOG_GROUP: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("logs", f"log-group:{i}"), "name": i}),
-    "aws:ecr/repository:Repository": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+    REPOSITORY: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("ecr", f"repository/{i}"), "registryId": ACCOUNT,
         "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{c.region}.amazonaws.com/{i}"}),
-    "aws:s3/bucket:Bucket": (lambda c: c.inputs.get("bucket") or f"{c.inputs.get('bucketPrefix', c.name)}"
+    BUCKET: (lambda c: c.inputs.get("bucket") or f"{c.inputs.get('bucketPrefix', c.name)}"
                                                                   f"{_hex(c.urn, 20)}",
                              lambda c, i: {"arn": f"arn:aws:s3:::{i}", "bucket": i, "region": c.region,
                                            "bucketDomainName": f"{i}.s3.amazonaws.com"}),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (lambda c: c.inputs.get("bucket", c.name),
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK: (lambda c: c.inputs.get("bucket", c.name),
                                                                lambda c, i: {}),
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (lambda c: c.inputs.get("bucket", c.name),
+    S3_BUCKET_OWNERSHIP_CONTROLS: (lambda c: c.inputs.get("bucket", c.name),
                                                                lambda c, i: {}),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION: (
         lambda c: c.inputs.get("bucket", c.name), lambda c, i: {}),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (lambda c: c.inputs.get("bucket", c.name),
+    S3_BUCKET_LIFECYCLE_CONFIGURATION: (lambda c: c.inputs.get("bucket", c.name),
                                                                          lambda c, i: {}),
-    "aws:s3/bucketPolicy:BucketPolicy": (lambda c: c.inputs.get("bucket", c.name), lambda c, i: {}),
-    "aws:ec2/flowLog:FlowLog": ("fl", lambda c, i: {"arn": c.arn("ec2", f"vpc-flow-log/{i}")}),
-    "aws:kms/key:Key": (lambda c: f"{_hex(c.urn, 8)}-{_hex(c.urn + '1', 4)}-{_hex(c.urn + '2', 4)}-"
+    BUCKET_POLICY: (lambda c: c.inputs.get("bucket", c.name), lambda c, i: {}),
+    FLOW_LOG: ("fl", lambda c, i: {"arn": c.arn("ec2", f"vpc-flow-log/{i}")}),
+    KMS_KEY: (lambda c: f"{_hex(c.urn, 8)}-{_hex(c.urn + '1', 4)}-{_hex(c.urn + '2', 4)}-"
                                   f"{_hex(c.urn + '3', 4)}-{_hex(c.urn + '4', 12)}",
                         lambda c, i: {"arn": c.arn("kms", f"key/{i}"), "keyId": i}),
-    "aws:kms/alias:Alias": (lambda c: c.inputs.get("name", f"alias/{c.name}"), lambda c, i: {
+    KMS_ALIAS: (lambda c: c.inputs.get("name", f"alias/{c.name}"), lambda c, i: {
         "arn": c.arn("kms", i), "targetKeyArn": c.arn("kms", "key/x")}),
     # Resources airgap never creates, for the pack's tests on programs of other shapes.
-    "aws:ec2/launchTemplate:LaunchTemplate": _ec2("launch-template", "lt", lambda c, i: {
+    LAUNCH_TEMPLATE: _ec2("launch-template", "lt", lambda c, i: {
         "latestVersion": 1, "defaultVersion": 1, "name": c.inputs.get("name") or c.autoname}),
-    "aws:ec2/launchConfiguration:LaunchConfiguration": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+    LAUNCH_CONFIGURATION: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("autoscaling", f"launchConfiguration:{_hex(i, 8)}:launchConfigurationName/{i}"), "name": i}),
-    "aws:autoscaling/group:Group": (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+    AUTOSCALING_GROUP: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("autoscaling", f"autoScalingGroup:{_hex(i, 8)}:autoScalingGroupName/{i}"), "name": i}),
-    "aws:lb/loadBalancer:LoadBalancer": (lambda c: c.arn("elasticloadbalancing", f"loadbalancer/app/{c.name}/"
+    LB_LOAD_BALANCER: (lambda c: c.arn("elasticloadbalancing", f"loadbalancer/app/{c.name}/"
                                                                                 f"{_hex(c.urn, 16)}"),
                                          lambda c, i: {"arn": i, "dnsName": f"{c.name}.{c.region}.elb.amazonaws.com",
                                                        "zoneId": "Z14GRHDCWA56QT"}),
-    "aws:rds/instance:Instance": (lambda c: f"db-{_hex(c.urn, 26).upper()}", lambda c, i: {
+    RDS_INSTANCE: (lambda c: f"db-{_hex(c.urn, 26).upper()}", lambda c, i: {
         "arn": c.arn("rds", f"db:{c.inputs.get('identifier') or c.autoname}"),
         "address": f"{c.autoname}.{_hex(c.urn, 12)}.{c.region}.rds.amazonaws.com", "port": 5432}),
-    "aws:rds/cluster:Cluster": (lambda c: c.inputs.get("clusterIdentifier") or c.autoname, lambda c, i: {
+    RDS_CLUSTER: (lambda c: c.inputs.get("clusterIdentifier") or c.autoname, lambda c, i: {
         "arn": c.arn("rds", f"cluster:{i}"), "endpoint": f"{i}.cluster-{_hex(i, 12)}.{c.region}.rds.amazonaws.com"}),
-    "aws:ec2/networkAcl:NetworkAcl": _ec2("network-acl", "acl"),
-    "aws:ec2/defaultVpc:DefaultVpc": _ec2("vpc", "vpc", lambda c, i: {"cidrBlock": "172.31.0.0/16",
+    NETWORK_ACL: _ec2("network-acl", "acl"),
+    DEFAULT_VPC: _ec2("vpc", "vpc", lambda c, i: {"cidrBlock": "172.31.0.0/16",
                                                                        "defaultSecurityGroupId": c.aws_id("sg")}),
-    "aws:ec2/securityGroupRule:SecurityGroupRule": (lambda c: f"sgrule-{_hex(c.urn, 10)}", lambda c, i: {
+    LEGACY_RULE: (lambda c: f"sgrule-{_hex(c.urn, 10)}", lambda c, i: {
         "securityGroupRuleId": c.aws_id("sgr")}),
-    "aws:sqs/queue:Queue": (lambda c: f"https://sqs.{c.region}.amazonaws.com/{ACCOUNT}/{c.autoname}", lambda c, i: {
+    SQS_QUEUE: (lambda c: f"https://sqs.{c.region}.amazonaws.com/{ACCOUNT}/{c.autoname}", lambda c, i: {
         "arn": c.arn("sqs", i.rsplit("/", 1)[1]), "url": i, "name": i.rsplit("/", 1)[1]}),
-    "aws:ec2/networkAclRule:NetworkAclRule": (lambda c: f"nacl-{_hex(c.urn, 8)}", lambda c, i: {}),
+    NETWORK_ACL_RULE: (lambda c: f"nacl-{_hex(c.urn, 8)}", lambda c, i: {}),
 }
 
 # Properties the provider fills in before anything is created (auto-names): known even in a first preview.
 AUTONAMED = {
-    "aws:ec2/securityGroup:SecurityGroup", "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile",
-    "aws:ecs/cluster:Cluster", "aws:ecs/service:Service", "aws:cloudwatch/logGroup:LogGroup",
+    SG, ROLE, PROFILE,
+    CLUSTER, SERVICE, LOG_GROUP,
 }
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, fields
 
+from guard.types import FILE_SYSTEM, FLOW_LOG, INSTANCE, KMS_KEY, SERVICE, TASK
 from offline.harness import Capture, Registration
 
-from guard.graph import ENDPOINT, INSTANCE_STATE  # isort: skip
+from guard.types import ENDPOINT, INSTANCE_STATE  # isort: skip
 from guard.prices import AS_OF, HOURS_PER_MONTH, prices_for  # isort: skip
 
 
@@ -77,16 +78,16 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
             azs = len(i.get("subnetIds") or [])
             endpoint_azs += azs
             cost[where] += azs * p.interface_endpoint_hour * month
-        elif r.type == "aws:ec2/instance:Instance":
+        elif r.type == INSTANCE:
             # A stopped instance bills its volumes only (Amazon EC2 User Guide, "Stop and start Amazon EC2
             # instances").
             running = 0 if r.urn in stopped else 1
             cost[where] += running * p.ec2_hour.get(i.get("instanceType", ""), 0) * month
             cost[where] += float((i.get("rootBlockDevice") or {}).get("volumeSize", 8)) * p.gp3_gb_month
-        elif r.type == "aws:efs/fileSystem:FileSystem":
+        elif r.type == FILE_SYSTEM:
             cost[where] += assume.efs_standard_gb * p.efs_standard_gb_month + assume.efs_ia_gb * p.efs_ia_gb_month
-        elif r.type == "aws:ecs/service:Service":
-            task = next((t for t in cap.of_type("aws:ecs/taskDefinition:TaskDefinition")
+        elif r.type == SERVICE:
+            task = next((t for t in cap.of_type(TASK)
                          if _component(cap, t) == where), None)
             if task is not None:
                 hours = month if (i.get("desiredCount") or 0) >= 1 else 0 if asleep else assume.session_hours
@@ -95,9 +96,9 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
                 rate = (vcpu * (p.fargate_vcpu_hour if arm else p.fargate_x86_vcpu_hour)
                         + gb * (p.fargate_gb_hour if arm else p.fargate_x86_gb_hour))
                 cost[where] += rate * hours + (assume.logs_gb * p.logs_ingest_gb if hours else 0)
-        elif r.type == "aws:kms/key:Key":
+        elif r.type == KMS_KEY:
             cost[where] += p.kms_key_month
-        elif r.type == "aws:ec2/flowLog:FlowLog":
+        elif r.type == FLOW_LOG:
             cost[where] += assume.flow_log_gb * (p.vended_logs_s3_gb + p.s3_standard_gb_month)
     if endpoint_azs:
         endpoints = next((c for c in cost if c == "endpoints"), "endpoints")

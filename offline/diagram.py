@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from guard.types import INSTANCE, MOUNT_TARGET, SERVICE, VPC
 from offline import graph
 from offline.harness import Capture, Registration
 
@@ -45,7 +46,7 @@ def picture(cap: Capture) -> Picture:
     network = next((r for r in cap.of_type(graph.STACK_REFERENCE) if (r.state.get("outputs") or {}).get("vpcId")),
                    None)
     shared = (network.state.get("outputs") or {}) if network is not None else {}
-    if not cap.of_type("aws:ec2/vpc:Vpc") and shared:  # a workload stack: the network is another stack's
+    if not cap.of_type(VPC) and shared:  # a workload stack: the network is another stack's
         subnets = {zone: f"(subnet of {network.name})" for zone in shared.get("subnetIdsByZone") or {}}
     inside: dict[str, list[str]] = defaultdict(list)
     interfaces = [e for e in cap.of_type(graph.ENDPOINT) if e.inputs.get("vpcEndpointType") == "Interface"]
@@ -53,23 +54,23 @@ def picture(cap: Capture) -> Picture:
         count = sum(zone in _zone_of(cap, e, "subnetIds") for e in interfaces)
         if count:
             inside[zone].append(f"{count} endpoint interfaces")
-    for r in cap.of_type("aws:ec2/instance:Instance"):
+    for r in cap.of_type(INSTANCE):
         for zone in _zone_of(cap, r, "subnetId"):
             inside[zone].append("SSM host")
-    for r in cap.of_type("aws:efs/mountTarget:MountTarget"):
+    for r in cap.of_type(MOUNT_TARGET):
         for zone in _zone_of(cap, r, "subnetId"):
             inside[zone].append("EFS mount target")
-    for r in cap.of_type("aws:ecs/service:Service"):
+    for r in cap.of_type(SERVICE):
         for zone in _zone_of(cap, r, "networkConfiguration"):
             inside[zone].append("bastion task (when running)")
     flows = graph.flows(cap)
     names = sorted({f.source for f in flows} | {f.target for f in flows})
     nodes = {_node_id(n): LABELS.get(n, n) for n in names}
     edges = [(_node_id(f.source), _node_id(f.target), f.port) for f in flows]
-    vpcs = cap.of_type("aws:ec2/vpc:Vpc")
+    vpcs = cap.of_type(VPC)
     services = [e.inputs["serviceName"].rsplit(f"{cap.region}.", 1)[-1] for e in cap.of_type(graph.ENDPOINT)]
     services += [s for s in shared.get("endpointServices") or [] if s not in services]
-    mode = cap.config.get("airgap:bastion") if cap.of_type("aws:ecs/service:Service") else None
+    mode = cap.config.get("airgap:bastion") if cap.of_type(SERVICE) else None
     cidr = vpcs[0].inputs["cidrBlock"] if vpcs else f"{shared.get('vpcCidr', '?')} of stack {network.name}" \
         if network is not None else "?"
     return Picture(cidr, {z: (c, inside[z]) for z, c in sorted(subnets.items())}, nodes, edges,

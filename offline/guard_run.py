@@ -14,9 +14,10 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationPolicy
 
 from guard import PACK_NAME, POLICIES  # policy/, put on the path by the offline package
+from guard.types import AWS_PROVIDER
 from offline.harness import Capture, Registration
 from program import pulumi_internals as internals
 
@@ -70,7 +71,7 @@ def _provider(capture: Capture) -> analyzer_pb2.AnalyzerProviderResource:
     name = "default"
     props = {key.split(":", 1)[1]: value for key, value in capture.config.items() if key.startswith("aws:")}
     urn = f"urn:pulumi:{capture.stack}::{capture.project}::pulumi:providers:aws::{name}"
-    return analyzer_pb2.AnalyzerProviderResource(type="pulumi:providers:aws", urn=urn, name=name,
+    return analyzer_pb2.AnalyzerProviderResource(type=AWS_PROVIDER, urn=urn, name=name,
                                                  properties=_struct(props))
 
 
@@ -86,11 +87,13 @@ def _options(r: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
                                                 parent=r.parent or "")
 
 
-def servicer(config: dict[str, dict[str, Any]] | None = None) -> Any:
-    """The pack's servicer, as `pulumi preview --policy-pack policy` starts it, optionally configured."""
-    analyzer = internals.policy_analyzer(PACK_NAME, PACK_VERSION, POLICIES, EnforcementLevel.MANDATORY)
+def servicer(config: dict[str, dict[str, Any]] | None = None, policies: list[Any] | None = None) -> Any:
+    """The pack's servicer, as `pulumi preview --policy-pack policy` starts it, optionally configured (and
+    optionally with only some of its policies)."""
+    policies = POLICIES if policies is None else policies
+    analyzer = internals.policy_analyzer(PACK_NAME, PACK_VERSION, policies, EnforcementLevel.MANDATORY)
     if config:
-        levels = {p.name: p.enforcement_level or EnforcementLevel.MANDATORY for p in POLICIES}
+        levels = {p.name: p.enforcement_level or EnforcementLevel.MANDATORY for p in policies}
         request = analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
             name: analyzer_pb2.PolicyConfig(enforcementLevel=_POLICY_LEVEL[levels[name]], properties=_struct(values))
             for name, values in config.items()})
@@ -98,9 +101,12 @@ def servicer(config: dict[str, dict[str, Any]] | None = None) -> Any:
     return analyzer
 
 
-def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -> Report:
+def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None,
+            only: tuple[str, ...] | None = None) -> Report:
+    """The pack's verdict on `capture`: each resource through Analyze, then the stack through AnalyzeStack, as the
+    engine sends them. `only` runs just the named policies."""
     started = time.perf_counter()
-    analyzer = servicer(config)
+    analyzer = servicer(config, [p for p in POLICIES if p.name in only] if only is not None else None)
     provider = _provider(capture)
     explicit = _providers(capture)
     report = Report()
@@ -118,6 +124,17 @@ def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -
             request.provider.CopyFrom(explicit.get(r.provider or "", provider))
         collect(analyzer.Analyze(request, None))
 
+    collect(analyzer.AnalyzeStack(_stack_request(capture), None))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _stack_request(capture: Capture) -> analyzer_pb2.AnalyzeStackRequest:
+    """The stack as the engine sends it to AnalyzeStack: every resource's state, parents, dependencies and
+    property dependencies, with its provider."""
+    provider = _provider(capture)
+    explicit = _providers(capture)
+    aws = {r.urn for r in capture.resources if r.custom and r.type.startswith("aws:")}
     resources = [analyzer_pb2.AnalyzerResource(type=provider.type, urn=provider.urn, name=provider.name,
                                                properties=provider.properties)]
     for r in capture.resources:
@@ -129,6 +146,14 @@ def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None) -
         if r.urn in aws:
             resource.provider.CopyFrom(explicit.get(r.provider or "", provider))
         resources.append(resource)
-    collect(analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), None))
-    report.seconds = time.perf_counter() - started
-    return report
+    return analyzer_pb2.AnalyzeStackRequest(resources=resources)
+
+
+def stack_resources(capture: Capture) -> list[PolicyResource]:
+    """The stack's resources exactly as pulumi_policy builds them for a stack policy (values unknown in a first
+    preview raise on access, references resolved): what the pack's own model is built from."""
+    seen: list[PolicyResource] = []
+    probe = StackValidationPolicy(name="airgap-stack-model", description="hands the stack to the offline tools",
+                                  validate=lambda args, report: seen.extend(args.resources))
+    servicer(policies=[probe]).AnalyzeStack(_stack_request(capture), None)
+    return seen

@@ -30,6 +30,7 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 
+from guard.types import AWS_PROVIDER, EGRESS, INGRESS, ROOT_STACK, SG, STACK_REFERENCE
 from offline import aws_model
 from program import pulumi_internals as internals
 from program.config import ConfigError
@@ -91,7 +92,6 @@ class Capture:
         return [r for r in self.resources if r.parent == urn]
 
 
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
 _ProviderError = aws_model.ProviderError
 READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
@@ -176,7 +176,7 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
         under one parent), and a parent it has never been told of."""
         if urn in self.urns:
             raise EngineRefusal(f"Duplicate resource URN '{urn}'; try giving it a unique name")
-        if parent and parent not in self.urns and not parent.split("::")[-2].endswith("pulumi:pulumi:Stack"):
+        if parent and parent not in self.urns and not parent.split("::")[-2].endswith(ROOT_STACK):
             raise EngineRefusal(f"resource '{urn}' names parent '{parent}', which was never registered")
         self.urns.add(urn)
 
@@ -203,11 +203,11 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
         if former:
             self.mocks.former_names[(request.type, request.name)] = former[0]
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == ROOT_STACK:
             self.urns.add(response.urn)
             return response
         self._admit(response.urn, request.parent)
-        if request.type == "pulumi:providers:aws":
+        if request.type == AWS_PROVIDER:
             self.mocks.provider_regions[response.urn] = str(
                 json_format.MessageToDict(request.object).get("region") or self.mocks.region)
         self.registrations.append(
@@ -402,14 +402,14 @@ def sibling_outputs(config: Mapping[str, str], root: Path = ROOT) -> dict[str, d
     return {named: capture(sibling, "update", root=root, stack_outputs={}).exports}
 
 
-_STANDALONE = {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",
-               "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress"}
+_STANDALONE = {INGRESS: "ingress",
+               EGRESS: "egress"}
 
 
 def reflect_rules(registrations: list[Registration]) -> None:
     """What the provider reads back once the groups exist: every rule on a group, standalone ones included, appears
     in that group's `ingress`/`egress` state. (Inputs are untouched: the program never wrote those.)"""
-    groups = {r.urn: r for r in registrations if r.type == "aws:ec2/securityGroup:SecurityGroup"}
+    groups = {r.urn: r for r in registrations if r.type == SG}
     for group in groups.values():
         group.state.setdefault("ingress", [])
         group.state.setdefault("egress", [])

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from airgap import endpoint_policies
+from guard.types import ASSOCIATION, DEFAULT_SG, ENDPOINT, ROUTE_TABLE, SG, SUBNET, VPC
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
 from offline.harness import MODES, ROOT, Capture, Registration, capture, load_yaml, stack_config
@@ -29,14 +30,14 @@ def _on(flag: object) -> str:
 
 
 DETAILS: dict[str, Callable[[Registration], str]] = {
-    "aws:ec2/vpc:Vpc": lambda r: f"{r.inputs.get('cidrBlock')}, DNS support+hostnames "
+    VPC: lambda r: f"{r.inputs.get('cidrBlock')}, DNS support+hostnames "
                                  f"{_on(r.inputs.get('enableDnsSupport') and r.inputs.get('enableDnsHostnames'))}",
-    "aws:ec2/subnet:Subnet": lambda r: f"{r.inputs.get('cidrBlock')} in {r.inputs.get('availabilityZone')}, "
+    SUBNET: lambda r: f"{r.inputs.get('cidrBlock')} in {r.inputs.get('availabilityZone')}, "
                                        f"public IPs {'ON' if r.inputs.get('mapPublicIpOnLaunch') else 'off'}",
-    "aws:ec2/routeTable:RouteTable": lambda r: f"{len(r.inputs.get('routes') or [])} routes besides local",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": lambda r: "adopted with no rules",
-    "aws:ec2/securityGroup:SecurityGroup": lambda r: r.inputs.get("description", ""),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": lambda r: (
+    ROUTE_TABLE: lambda r: f"{len(r.inputs.get('routes') or [])} routes besides local",
+    DEFAULT_SG: lambda r: "adopted with no rules",
+    SG: lambda r: r.inputs.get("description", ""),
+    ENDPOINT: lambda r: (
         f"{r.inputs.get('serviceName')} ({r.inputs.get('vpcEndpointType')}"
         + (f", private DNS {'on' if r.inputs.get('privateDnsEnabled') else 'OFF'}, "
            f"{len(r.inputs.get('subnetIds') or [])} AZ" if r.inputs.get("vpcEndpointType") == "Interface"
@@ -48,9 +49,9 @@ DETAILS: dict[str, Callable[[Registration], str]] = {
 
 # Reading order inside a component: the thing itself, then its group, then the rules and the rest.
 ORDER = [
-    "aws:ec2/vpc:Vpc", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:ec2/subnet:Subnet",
-    "aws:ec2/routeTable:RouteTable", "aws:ec2/routeTableAssociation:RouteTableAssociation",
-    "aws:ec2/securityGroup:SecurityGroup", graph.INGRESS, graph.EGRESS,
+    VPC, DEFAULT_SG, SUBNET,
+    ROUTE_TABLE, ASSOCIATION,
+    SG, graph.INGRESS, graph.EGRESS,
 ]
 
 
@@ -147,7 +148,7 @@ def checks(cap: Capture) -> list[str]:
     found.append("internet path: none" if not paths else "internet path: " + "; ".join(paths))
     inline = graph.inline_rules(cap)
     found.append("inline security-group rules: none" if not inline else "inline rules on: " + ", ".join(inline))
-    one_sided = [f for f in graph.flows(cap) if _is_group(cap, f.target) and not f.both_sides]
+    one_sided = graph.one_sided(cap)
     found.append("one-sided flows: none" if not one_sided else
                  "one-sided flows: " + ", ".join(f"{f.source} -> {f.target} {f.port}" for f in one_sided))
     return found

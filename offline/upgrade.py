@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from guard.types import ROOT_STACK
 from offline.harness import Capture, capture
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "airgap-0.1-urns.json"
@@ -43,7 +44,7 @@ class Upgrade:
 def compare(old: Mapping[str, Mapping[str, str]], new: Capture) -> Upgrade:
     result = Upgrade()
     claims: dict[str, list[str]] = {}
-    resources = [r for r in new if r.type != "pulumi:pulumi:Stack"]
+    resources = [r for r in new if r.type != ROOT_STACK]
     for r in resources:
         matched = [u for u in (r.urn, *r.aliases) if u in old]
         if not matched:

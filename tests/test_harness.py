@@ -110,3 +110,16 @@ def test_every_modelled_invoke_is_one_the_provider_has() -> None:
     source = "\n".join(p.read_text() for p in Path(pulumi_aws.__file__).parent.rglob("get_*.py"))
     for token in aws_model.INVOKES:
         assert f"'{token}'" in source or f'"{token}"' in source, token
+
+
+def test_resource_type_tokens_are_spelt_in_one_module() -> None:
+    """The pack, the harness, the plan and the diagram name resource types through guard/types.py only, so they
+    cannot drift apart (invoke tokens are checked against pulumi_aws separately)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    token = re.compile(r'"(?:aws|pulumi):[a-zA-Z0-9]+(?:/[a-zA-Z0-9]+)?:[A-Z][A-Za-z0-9]+"')
+    spelt = {str(p.relative_to(root)): token.findall(p.read_text())
+             for p in [*root.glob("offline/*.py"), *root.glob("policy/guard/*.py")] if p.name != "types.py"}
+    assert {path: found for path, found in spelt.items() if found} == {}

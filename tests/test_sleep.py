@@ -13,7 +13,7 @@ from offline import cost
 from offline.guard_run import analyze
 from offline.harness import Capture
 
-from guard.graph import ENDPOINT, INSTANCE_STATE  # isort: skip
+from guard.types import ENDPOINT, INSTANCE_STATE  # isort: skip
 
 SERVICE = "aws:ecs/service:Service"
 INTERFACE = "Interface"

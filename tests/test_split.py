@@ -15,7 +15,7 @@ from offline.guard_run import analyze
 from offline.harness import Registration, capture
 from program.config import ConfigError, NetworkOffer
 
-from guard.graph import ENDPOINT, INGRESS, SG, STACK_REFERENCE, VPC  # isort: skip
+from guard.types import ENDPOINT, INGRESS, SG, STACK_REFERENCE, VPC  # isort: skip
 
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 NETWORK_TYPES = {VPC, ENDPOINT, "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable", "aws:ec2/flowLog:FlowLog"}

@@ -8,15 +8,14 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from guard.kit import resource_policy
+from guard.types import INSTANCE, LAUNCH_CONFIGURATION, LAUNCH_TEMPLATE, SERVICE, TASK
 from guard.values import UNKNOWN, as_list, fix, get, json_document
 
-INSTANCE = ("aws:ec2/instance:Instance",)
+INSTANCE = (INSTANCE,)
 # What auto-scaling groups launch from: judged like an instance, since every instance they start inherits them.
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-LAUNCH_CONFIGURATION = "aws:ec2/launchConfiguration:LaunchConfiguration"
 LAUNCHES = (*INSTANCE, LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION)
-SERVICE = ("aws:ecs/service:Service",)
-TASK = ("aws:ecs/taskDefinition:TaskDefinition",)
+SERVICE = (SERVICE,)
+TASK = (TASK,)
 
 
 def _where(args: ResourceValidationArgs) -> str:

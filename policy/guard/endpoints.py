@@ -12,9 +12,10 @@ from pulumi_policy import PolicyConfigSchema, ResourceValidationArgs, Severity
 
 from guard.graph import endpoint_service, endpoint_type
 from guard.kit import config, resource_policy
+from guard.types import ENDPOINT
 from guard.values import UNKNOWN, as_list, fix, get, json_document, remedy
 
-ENDPOINT = ("aws:ec2/vpcEndpoint:VpcEndpoint",)
+ENDPOINT = (ENDPOINT,)
 
 
 def _where(args: ResourceValidationArgs) -> str:

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 
 from pulumi_policy import PolicyResource, Severity, StackValidationArgs
 
-from guard.graph import CLUSTER, ENDPOINT, ROLE, SERVICE, TASK, StackGraph, endpoint_service, endpoint_type, label
+from guard.graph import StackGraph, endpoint_service, endpoint_type, label
 from guard.iam import ROLE_POLICY
 from guard.kit import ADVISORY, stack_policy
+from guard.types import CLUSTER, ENDPOINT, ROLE, SERVICE, TASK
 from guard.values import UNKNOWN, fix, get, json_document, plain
 
 Violations = Iterator[tuple[str, str]]

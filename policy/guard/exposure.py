@@ -8,15 +8,26 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from guard.kit import resource_policy
+from guard.types import (
+    ALB_LOAD_BALANCER,
+    DEFAULT_NETWORK_ACL,
+    ELB_LOAD_BALANCER,
+    LB_LOAD_BALANCER,
+    NETWORK_ACL,
+    NETWORK_ACL_RULE,
+    RDS_CLUSTER,
+    RDS_CLUSTER_INSTANCE,
+    RDS_INSTANCE,
+)
 from guard.values import ANYWHERE, as_list, fix, get
 
-LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer",
-                  "aws:elb/loadBalancer:LoadBalancer")
-DB_INSTANCE = "aws:rds/instance:Instance"
-DB_CLUSTER = "aws:rds/cluster:Cluster"
-DB_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
-NACLS = ("aws:ec2/networkAcl:NetworkAcl", "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl")
+LOAD_BALANCERS = (LB_LOAD_BALANCER, ALB_LOAD_BALANCER,
+                  ELB_LOAD_BALANCER)
+DB_INSTANCE = RDS_INSTANCE
+DB_CLUSTER = RDS_CLUSTER
+DB_CLUSTER_INSTANCE = RDS_CLUSTER_INSTANCE
+NACL_RULE = NETWORK_ACL_RULE
+NACLS = (NETWORK_ACL, DEFAULT_NETWORK_ACL)
 
 
 def _where(args: ResourceValidationArgs) -> str:

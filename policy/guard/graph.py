@@ -9,35 +9,22 @@ from collections.abc import Iterable
 
 from pulumi_policy import PolicyResource
 
+from guard.types import (
+    ASSOCIATION,
+    AWS_PROVIDER,
+    ENDPOINT,
+    INSTANCE,
+    MOUNT_TARGET,
+    ROUTE_TABLE,
+    SERVICE,
+    SG,
+    STACK_REFERENCE,
+    SUBNET,
+    VPC,
+)
 from guard.values import UNKNOWN, get, plain
 
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-INSTANCE = "aws:ec2/instance:Instance"
 # Terraform's aws_ec2_instance_state; pulumi-aws files it under ec2transitgateway.
-INSTANCE_STATE = "aws:ec2transitgateway/instanceState:InstanceState"
-PROFILE = "aws:iam/instanceProfile:InstanceProfile"
-ROLE = "aws:iam/role:Role"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-SERVICE = "aws:ecs/service:Service"
-TASK = "aws:ecs/taskDefinition:TaskDefinition"
-CLUSTER = "aws:ecs/cluster:Cluster"
-FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
-MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
-FS_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
-KMS_KEY = "aws:kms/key:Key"
-INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
-ROUTE = "aws:ec2/route:Route"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
-AWS_PROVIDER = "pulumi:providers:aws"
 
 
 def provider_region(r: PolicyResource) -> str | None:

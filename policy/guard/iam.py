@@ -9,14 +9,23 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from guard.kit import resource_policy
+from guard.types import (
+    ATTACHMENT,
+    IAM_GROUP_POLICY,
+    IAM_GROUP_POLICY_ATTACHMENT,
+    IAM_POLICY,
+    IAM_POLICY_ATTACHMENT,
+    IAM_USER_POLICY,
+    IAM_USER_POLICY_ATTACHMENT,
+    ROLE,
+    ROLE_POLICY,
+)
 from guard.values import UNKNOWN, as_list, fix, get, json_document, remedy
 
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-POLICY_TYPES = (ROLE_POLICY, "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
-                "aws:iam/groupPolicy:GroupPolicy", ROLE)
-ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-               "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment")
+POLICY_TYPES = (ROLE_POLICY, IAM_POLICY, IAM_USER_POLICY,
+                IAM_GROUP_POLICY, ROLE)
+ATTACHMENTS = (ATTACHMENT, IAM_USER_POLICY_ATTACHMENT,
+               IAM_GROUP_POLICY_ATTACHMENT, IAM_POLICY_ATTACHMENT)
 # AWS managed policies that grant (nearly) everything, or the power to grant it.
 ADMIN_GRADE = ("arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess",
                "arn:aws:iam::aws:policy/IAMFullAccess")

@@ -7,14 +7,27 @@ from collections.abc import Iterator
 from pulumi_policy import PolicyConfigSchema, ResourceValidationArgs, Severity
 
 from guard.kit import ADVISORY, config, resource_policy
+from guard.types import (
+    DEFAULT_ROUTE_TABLE,
+    DEFAULT_SG,
+    EGRESS_ONLY_INTERNET_GATEWAY,
+    EIP,
+    INTERNET_GATEWAY,
+    INTERNET_GATEWAY_ATTACHMENT,
+    NAT_GATEWAY,
+    ROUTE,
+    ROUTE_TABLE,
+    SUBNET,
+    VPC,
+)
 from guard.values import ANYWHERE, GROUPS, LEGACY_RULE, STANDALONE, UNKNOWN, fix, get, remedy, rules_of
 
 INTERNET = {
-    "aws:ec2/internetGateway:InternetGateway": "an Internet Gateway",
-    "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment": "an Internet Gateway attachment",
-    "aws:ec2/natGateway:NatGateway": "a NAT gateway",
-    "aws:ec2/eip:Eip": "an Elastic IP",
-    "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway": "an egress-only internet gateway",
+    INTERNET_GATEWAY: "an Internet Gateway",
+    INTERNET_GATEWAY_ATTACHMENT: "an Internet Gateway attachment",
+    NAT_GATEWAY: "a NAT gateway",
+    EIP: "an Elastic IP",
+    EGRESS_ONLY_INTERNET_GATEWAY: "an egress-only internet gateway",
 }
 RULE_TYPES = (*STANDALONE, LEGACY_RULE, *GROUPS)
 
@@ -30,7 +43,7 @@ def no_internet_gateways(args: ResourceValidationArgs) -> Iterator[str]:
 
 def no_default_route(args: ResourceValidationArgs) -> Iterator[str]:
     remedy = "remove the route; an isolated subnet keeps only the local route and the S3 gateway's prefix list"
-    if args.resource_type == "aws:ec2/route:Route":
+    if args.resource_type == ROUTE:
         for key in ("destinationCidrBlock", "destinationIpv6CidrBlock"):
             if get(args.props, key) in ANYWHERE:
                 yield fix(f"a default route ({get(args.props, key)})", _where(args), remedy)
@@ -133,14 +146,14 @@ POLICIES = [
     resource_policy("no-internet-gateway", "No Internet Gateway, NAT gateway, Elastic IP or egress-only gateway: "
                     "the environment is private-only.", INTERNET, no_internet_gateways, severity=Severity.CRITICAL),
     resource_policy("no-default-route", "No route to 0.0.0.0/0 or ::/0.",
-                    ("aws:ec2/route:Route", "aws:ec2/routeTable:RouteTable",
-                     "aws:ec2/defaultRouteTable:DefaultRouteTable"), no_default_route, severity=Severity.CRITICAL),
-    resource_policy("subnet-no-public-ip", "Subnets never map public IPs on launch.", ("aws:ec2/subnet:Subnet",),
+                    (ROUTE, ROUTE_TABLE,
+                     DEFAULT_ROUTE_TABLE), no_default_route, severity=Severity.CRITICAL),
+    resource_policy("subnet-no-public-ip", "Subnets never map public IPs on launch.", (SUBNET,),
                     subnet_no_public_ip),
     resource_policy("vpc-dns-enabled", "VPCs resolve private DNS: DNS support and DNS hostnames on.",
-                    ("aws:ec2/vpc:Vpc",), vpc_dns, severity=Severity.MEDIUM),
+                    (VPC,), vpc_dns, severity=Severity.MEDIUM),
     resource_policy("default-security-group-empty", "The default security group has no rules.",
-                    ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",), default_group_empty),
+                    (DEFAULT_SG,), default_group_empty),
     resource_policy("no-inline-security-group-rules", "Security groups carry no inline rules; every rule is a "
                     "standalone resource.", GROUPS[:1], no_inline_rules),
     resource_policy("security-group-description", "Every security group says what it is for.", GROUPS[:1],

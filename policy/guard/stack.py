@@ -15,7 +15,9 @@ from pulumi_policy import PolicyConfigSchema, PolicyResource, Severity, StackVal
 
 from guard import prices
 from guard.exec_targets import exec_intent
-from guard.graph import (
+from guard.graph import StackGraph, endpoint_service, endpoint_type, label
+from guard.kit import ADVISORY, config, stack_policy
+from guard.types import (
     ATTACHMENT,
     CLUSTER,
     DEFAULT_SG,
@@ -37,12 +39,7 @@ from guard.graph import (
     SUBNET,
     TASK,
     VPC,
-    StackGraph,
-    endpoint_service,
-    endpoint_type,
-    label,
 )
-from guard.kit import ADVISORY, config, stack_policy
 from guard.values import (
     ANYWHERE,
     LEGACY_RULE,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from guard.kit import resource_policy
+from guard.types import FILE_SYSTEM, FS_POLICY, LOG_GROUP
 from guard.values import UNKNOWN, as_list, fix, get, json_document, remedy
 
 
@@ -43,11 +44,11 @@ def log_retention(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 POLICIES = [
-    resource_policy("efs-encrypted", "EFS file systems are encrypted at rest.", ("aws:efs/fileSystem:FileSystem",),
+    resource_policy("efs-encrypted", "EFS file systems are encrypted at rest.", (FILE_SYSTEM,),
                     efs_encrypted),
     resource_policy("efs-policy-enforces-tls", "EFS file-system policies deny access without TLS.",
-                    ("aws:efs/fileSystemPolicy:FileSystemPolicy",), efs_policy_tls),
+                    (FS_POLICY,), efs_policy_tls),
     resource_policy("log-group-retention", "Log groups have a retention period.",
-                    ("aws:cloudwatch/logGroup:LogGroup",), log_retention, severity=Severity.MEDIUM),
+                    (LOG_GROUP,), log_retention, severity=Severity.MEDIUM),
 ]
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
+from guard.types import DEFAULT_SG, EGRESS, INGRESS, LEGACY_RULE, SG
+
 
 class _Unknown:
     def __repr__(self) -> str:
@@ -141,11 +143,10 @@ def _protocol(value: Any) -> Any:
 
 
 STANDALONE = {
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress",
+    INGRESS: "ingress",
+    EGRESS: "egress",
 }
-LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+GROUPS = (SG, DEFAULT_SG)
 
 
 def rules_of(resource_type: str, props: Any) -> list[RuleView]:
