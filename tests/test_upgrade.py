@@ -22,8 +22,10 @@ def test_a_stack_deployed_with_0_1_sees_renames_not_replacements(variant: str) -
     assert up.renamed, "nothing was renamed: the fixture no longer describes 0.1"
     for urn, keys in up.updated.items():
         type_ = urn.split("::")[-2].split("$")[-1]
-        # Tags change in place everywhere. A rule's description is modified in place (ModifySecurityGroupRules);
-        # a security group's description cannot change without replacing the group, so it must not.
+        # Tags change in place everywhere. A standalone rule's description is modified in place: only
+        # security_group_id forces replacement, the rest goes through ModifySecurityGroupRules (terraform-provider-aws,
+        # internal/service/ec2/vpc_security_group_ingress_rule.go). A security group's description cannot change
+        # without replacing the group, so it must not.
         allowed = {"tags", "description"} if type_ in RULES else {"tags"}
         assert set(keys) <= allowed, f"{urn}: {keys}"
 
