@@ -27,10 +27,12 @@ from airgap import (
 from airgap.connections import Port
 from airgap.image_reference import Reference
 from program import config
+from program.account import ecs_service_linked_role
 from program.outputs import export_network, export_state, export_workloads
 
 settings = config.load()
-export_state(settings)
+ecs_role = ecs_service_linked_role(settings)
+export_state(settings, ecs_role)
 
 # The network: this stack's own (roles all and network), or a network stack's (role workloads).
 if (offer := settings.network) is not None:
@@ -86,7 +88,7 @@ if settings.role != "network":
                            image_source=settings.bastion_image_source,
                            image_tag=Reference.parse(settings.bastion_image_source).private_tag,
                            image=settings.bastion_image or None, kms=settings.exec_kms, endpoints=endpoints,
-                           asleep=settings.asleep),
+                           asleep=settings.asleep, depends_on=[ecs_role] if ecs_role is not None else []),
     ) if settings.bastion != "off" else None
     if bastion is not None and host is not None:
         for port in settings.bastion_forward_ports:

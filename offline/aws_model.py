@@ -58,6 +58,7 @@ from guard.types import (
     S3_BUCKET_PUBLIC_ACCESS_BLOCK,
     S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
     SERVICE,
+    SERVICE_LINKED_ROLE,
     SG,
     SQS_QUEUE,
     SUBNET,
@@ -155,6 +156,11 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
         "privateDns": f"ip-10-40-0-20.{c.region}.compute.internal", "instanceState": "running"}),
     ROLE: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("iam", f"role/{i}", region=False), "name": i, "uniqueId": f"AROA{_hex(i, 17).upper()}"}),
+    SERVICE_LINKED_ROLE: (lambda c: c.arn("iam", f"role/aws-service-role/{c.inputs.get('awsServiceName')}/"
+                                                 f"{_SERVICE_LINKED_ROLES.get(c.inputs.get('awsServiceName'), 'x')}",
+                                                 region=False),
+                          lambda c, i: {"arn": i, "name": i.rsplit("/", 1)[1], "uniqueId": f"AROA{_hex(i, 17).upper()}",
+                                        "path": f"/aws-service-role/{c.inputs.get('awsServiceName')}/"}),
     PROFILE: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("iam", f"instance-profile/{i}", region=False), "name": i}),
     ROLE_POLICY: (lambda c: f"{c.inputs.get('role', 'role')}:{c.autoname}",
@@ -279,6 +285,24 @@ def _region(args: dict[str, Any], region: str) -> dict[str, Any]:
             "description": name}
 
 
+# Service -> the name IAM gives its service-linked role.
+_SERVICE_LINKED_ROLES = {"ecs.amazonaws.com": "AWSServiceRoleForECS"}
+# Roles the offline account lacks (an account that never used ECS lacks AWSServiceRoleForECS; tests add it here).
+MISSING_ROLES: set[str] = set()
+
+
+def _role(args: dict[str, Any], region: str) -> dict[str, Any]:
+    name = args["name"]
+    if name in MISSING_ROLES:
+        # The provider's data source, for a role the account does not have.
+        raise ProviderError(f"reading IAM Role ({name}): couldn't find resource")
+    path = "/aws-service-role/ecs.amazonaws.com/" if name in _SERVICE_LINKED_ROLES.values() else "/"
+    return {"id": name, "name": name, "arn": f"arn:aws:iam::{ACCOUNT}:role{path}{name}", "path": path,
+            "uniqueId": f"AROA{_hex(name, 17).upper()}", "assumeRolePolicy": "{}", "description": "",
+            "maxSessionDuration": 3600, "permissionsBoundary": "", "createDate": "2020-01-01T00:00:00Z",
+            "roleLastUsed": [], "tags": {}}
+
+
 # Interface endpoint services the offline region offers, and whether each accepts an endpoint policy.
 # Policy support as AWS documents it per service ("AWS services that integrate with AWS PrivateLink").
 INTERFACE_SERVICES: dict[str, bool] = {
@@ -311,4 +335,5 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller,
     "aws:index/getRegion:getRegion": _region,
     "aws:ec2/getVpcEndpointService:getVpcEndpointService": _endpoint_service,
+    "aws:iam/getRole:getRole": _role,
 }

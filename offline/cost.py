@@ -121,7 +121,7 @@ COLUMNS = {
     "on": "awake, bastion on",
     "parked": "awake, bastion parked (unparked for sessions)",
     "off": "awake, no bastion",
-    "asleep": "asleep (airgap:asleep): no interface endpoint, host stopped, bastion at 0",
+    "asleep": "asleep (dev.py sleep): no interface endpoint, host stopped, bastion at 0",
     "working": "a working month: asleep but for the awake hours below",
 }
 

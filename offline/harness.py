@@ -15,8 +15,8 @@ No cloud is contacted: the provider plugin is never loaded; `offline.aws_model` 
 
 from __future__ import annotations
 
-import json
-import re
+import logging
+import os
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -26,17 +26,17 @@ from typing import Any, Literal
 
 import grpc
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 
 from guard.types import AWS_PROVIDER, EGRESS, INGRESS, ROOT_STACK, SG, STACK_REFERENCE
 from offline import aws_model
+from offline.stack_files import PROJECT, ROOT, project_name, stack_config
 from program import pulumi_internals as internals
-from program.config import ConfigError
+from program.contract import MOVE_VARIABLE
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "airgap"
+# A self-managed backend's organization; a stack's qualified name is <organization>/<project>/<stack>.
+ORGANIZATION = "organization"
 UNKNOWN = aws_model.UNKNOWN
 Mode = Literal["preview", "update"]
 MODES: tuple[Mode, Mode] = ("preview", "update")
@@ -56,6 +56,8 @@ class Registration:
     property_dependencies: dict[str, list[str]]
     protect: bool
     ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    retain_on_delete: bool = False
     provider: str | None = None  # an explicit provider's URN (None: the default provider for its package)
     # URNs this resource also answers to (its aliases, as the engine resolves alias specs): a resource in the old
     # state under one of these is this resource renamed, not one to delete.
@@ -72,6 +74,8 @@ class Capture:
     exports: dict[str, Any]
     invokes: list[str] = field(default_factory=list)
     project: str = PROJECT
+    # What the program logged (pulumi.log): (level, message), e.g. ("WARNING", "network asleep: …").
+    diagnostics: list[tuple[str, str]] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Registration]:
         return iter(self.resources)
@@ -100,6 +104,8 @@ class _Mocks(pulumi_mocks.Mocks):
     def __init__(self, mode: Mode, region: str, invokes: list[str],
                  stack_outputs: Mapping[str, Mapping[str, Any]]) -> None:
         self.mode, self.region, self.invokes, self.stack_outputs = mode, region, invokes, stack_outputs
+        # This stack's own last deployment, for a program that reads it (`self_name` is its qualified name).
+        self.self_name, self.deployed = "", {}
         # Explicit AWS providers by URN -> their region: what they create in and what their invokes answer for.
         self.provider_regions: dict[str, str] = {}
         # (type, name) -> the name it had before a rename (its first alias): the resource keeps that identity.
@@ -113,9 +119,18 @@ class _Mocks(pulumi_mocks.Mocks):
 
     def _outputs_of(self, stack: str) -> dict[str, Any]:
         # The engine's built-in provider: the named stack's outputs, or an error for a stack it cannot find.
-        if stack not in self.stack_outputs:
+        if stack == self.self_name:  # a stack never deployed has no outputs
+            return {"name": stack, "outputs": dict(self.deployed), "secretOutputNames": []}
+        supplied = {self.qualify(name): outputs for name, outputs in self.stack_outputs.items()}
+        if self.qualify(stack) not in supplied:
             raise LookupError(f"stack '{stack}' not found (offline: no outputs were supplied for it)")
-        return {"name": stack, "outputs": dict(self.stack_outputs[stack]), "secretOutputNames": []}
+        return {"name": stack, "outputs": dict(supplied[self.qualify(stack)]), "secretOutputNames": []}
+
+    def qualify(self, stack: str) -> str:
+        """A stack name as the backend resolves it: `net` is this project's, in this organization."""
+        parts = stack.split("/")
+        head = self.self_name.split("/")
+        return stack if len(parts) == 3 else "/".join([head[0], *(parts if len(parts) == 2 else [head[1], stack])])
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         if args.typ == STACK_REFERENCE:
@@ -224,6 +239,8 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 protect=bool(request.protect),
                 ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                retain_on_delete=bool(request.retainOnDelete),
                 provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
                 aliases=[_alias_urn(response.urn, a.spec.name) for a in request.aliases
                          if a.HasField("spec") and a.spec.name],
@@ -237,108 +254,6 @@ def _alias_urn(urn: str, old_name: str) -> str:
     return f"{urn.rsplit('::', 1)[0]}::{old_name}"
 
 
-class Yaml12Loader(yaml.SafeLoader):
-    """Stack files as the Pulumi CLI reads them. PyYAML reads YAML 1.1, where on/off/yes/no are booleans; the CLI
-    reads YAML 1.2 (only true/false are), so `airgap:bastion: on` is the string "on" there and must be here too.
-    And the CLI's YAML library refuses a key written twice, where PyYAML would keep the last one silently."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice (lines {seen[key]} and {line})", key_node.start_mark)
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                   list("tTfF"))
-
-
-def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=Yaml12Loader)
-
-
-class StackFileError(ConfigError):
-    """A stack or project file the Pulumi CLI would refuse, said as the config error it is."""
-
-    FIX = "Fix the file (the Pulumi CLI refuses it too) and run again."
-
-
-def _read_yaml_file(path: Path) -> Any:
-    try:
-        return load_yaml(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise StackFileError([f"{path.name} is not valid YAML{where}: {problem}"]) from None
-
-
-def _engine_string(value: Any) -> str:
-    """Config values reach the program as strings; structured ones as JSON (what the CLI does)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
-def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
-    """The config the engine would hand the program: project defaults, then the stack file, then overrides.
-    A stack file the CLI would refuse raises `StackFileError`, naming the file and what is wrong."""
-    project = _read_yaml_file(root / "Pulumi.yaml") or {}
-    name = project_name(root)
-    values: dict[str, Any] = {}
-    for key, spec in (project.get("config") or {}).items():
-        full = key if ":" in key else f"{name}:{key}"
-        if isinstance(spec, dict) and "default" in spec:
-            values[full] = spec["default"]
-    stack_file = root / f"Pulumi.{stack}.yaml"
-    if not stack_file.exists():
-        present = ", ".join(stacks(root)) or "none"
-        raise StackFileError([f"{stack_file.name} does not exist in {root}: no stack {stack!r} here (stacks with a "
-                              f"file: {present}); create it with `pulumi stack init {stack}` and set aws:region"])
-    document = _read_yaml_file(stack_file)
-    if document is None:
-        document = {}
-    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise StackFileError([f"{stack_file.name}: expected a mapping with a `config:` mapping of `<namespace>:<key>: "
-                              "<value>` entries"])
-    problems = []
-    for key, value in (document.get("config") or {}).items():
-        if ":" not in str(key):
-            problems.append(f"{stack_file.name}: config key {key!r} has no namespace; the Pulumi CLI reads only "
-                            f"`<namespace>:<name>` keys in a stack file: write `{name}:{key}`")
-        values[str(key)] = value
-    if problems:
-        raise StackFileError(problems)
-    for key, value in (overrides or {}).items():
-        full = key if ":" in key else f"{name}:{key}"
-        if value is None:
-            values.pop(full, None)
-        else:
-            values[full] = value
-    return {k: _engine_string(v) for k, v in values.items()}
-
-
-def project_name(root: Path = ROOT) -> str:
-    """The project's name (Pulumi.yaml `name`): the namespace of its config keys and part of every URN."""
-    return str((_read_yaml_file(root / "Pulumi.yaml") or {}).get("name") or PROJECT)
-
-
-def stacks(root: Path = ROOT) -> list[str]:
-    """The stacks shipped with the project (one Pulumi.<stack>.yaml each)."""
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-
-
 def capture(
     stack: str = "dev",
     mode: Mode = "preview",
@@ -347,32 +262,47 @@ def capture(
     sink: list[Registration] | None = None,
     root: Path = ROOT,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    deployed: Mapping[str, Any] | None = None,
+    move: str | None = None,
 ) -> Capture:
     """Run the program for `stack` in `mode` and return every registration. Exceptions from the program (e.g. a
     ConfigError) propagate, after the runtime has settled; pass `sink` to see what was registered before that.
 
     Other stacks' outputs (for airgap:networkStack) come from `stack_outputs`; failing that, from the plan of the
-    sibling stack of that name in this project, as it would stand after its `pulumi up`."""
+    sibling stack of that name in this project, as it would stand after its `pulumi up`. `deployed` is this stack's
+    own last deployment's outputs (none: a new stack); `move` the state change the ops commands would ask for."""
     config = stack_config(stack, overrides, root)
     region = config.get("aws:region", "")
     invokes: list[str] = []
     if stack_outputs is None:
         stack_outputs = sibling_outputs(config, root)
-    monitor = _CapturingMonitor(_Mocks(mode, region, invokes, stack_outputs))
+    mocks = _Mocks(mode, region, invokes, stack_outputs)
+    monitor = _CapturingMonitor(mocks)
     if sink is not None:
         monitor.registrations = sink
 
     internals.reset_root()
     internals.set_config(config)
     project = project_name(root)
+    mocks.self_name, mocks.deployed = f"{ORGANIZATION}/{project}/{stack}", dict(deployed or {})
+    logged = _Diagnostics()
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=mode == "preview",
-                             monitor=monitor)
+                             monitor=monitor, organization=ORGANIZATION, logger=logged.logger)
     main = program or ROOT / "__main__.py"
     if str(main.parent) not in sys.path:
         sys.path.insert(0, str(main.parent))
 
     def run() -> None:
-        runpy.run_path(str(main), run_name="__main__")
+        # The move reaches the program as the CLI's environment does; nothing else is read from it.
+        previous = os.environ.pop(MOVE_VARIABLE, None)
+        if move is not None:
+            os.environ[MOVE_VARIABLE] = move
+        try:
+            runpy.run_path(str(main), run_name="__main__")
+        finally:
+            os.environ.pop(MOVE_VARIABLE, None)
+            if previous is not None:
+                os.environ[MOVE_VARIABLE] = previous
 
     internals.run_program(run)
     if mode == "update":
@@ -387,7 +317,21 @@ def capture(
         exports=json_format.MessageToDict(exports),
         invokes=invokes,
         project=project,
+        diagnostics=logged.records,
     )
+
+
+class _Diagnostics(logging.Handler):
+    """The engine's log, as the mock engine passes it on: what `pulumi preview` would print as diagnostics."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, str]] = []
+        self.logger = logging.Logger("airgap-offline-engine", level=logging.INFO)
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname, record.getMessage()))
 
 
 def sibling_outputs(config: Mapping[str, str], root: Path = ROOT) -> dict[str, dict[str, Any]]:

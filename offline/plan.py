@@ -21,8 +21,10 @@ from airgap import endpoint_policies
 from guard.types import ASSOCIATION, DEFAULT_SG, ENDPOINT, ROUTE_TABLE, SG, SUBNET, VPC
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
-from offline.harness import MODES, ROOT, Capture, Registration, capture, load_yaml, stack_config
+from offline.harness import MODES, ROOT, Capture, Registration, capture
+from offline.stack_files import load_yaml, stack_config
 from program.config import ConfigError
+from program.contract import Out, StackState
 
 
 def _on(flag: object) -> str:
@@ -171,14 +173,15 @@ def _yaml(value: object) -> list[str]:
 def cost_lines(cap: Capture, overrides: dict[str, object],
                stack_outputs: dict[str, dict[str, Any]] | None = None) -> list[str]:
     """The stack in each state it can be put in, priced side by side, and a working month."""
-    asleep = load_yaml(cap.config.get("airgap:asleep", "false")) is True
+    asleep = cap.exports.get(Out.STATE) == StackState.ASLEEP
     mode = load_yaml(cap.config.get("airgap:bastion", "parked"))
     configured = "asleep" if asleep else mode
-    wanted = {"on": {"bastion": "on", "asleep": False}, "parked": {"bastion": "parked", "asleep": False},
-              "off": {"bastion": "off", "asleep": False}, "asleep": {"asleep": True}}
+    # Each column: (config changes, the state it is deployed in).
+    wanted = {"on": ({"bastion": "on"}, StackState.AWAKE), "parked": ({"bastion": "parked"}, StackState.AWAKE),
+              "off": ({"bastion": "off"}, StackState.AWAKE), "asleep": ({}, StackState.ASLEEP)}
     estimates = {state: cost.estimate(cap if state == configured else capture(
-        cap.stack, cap.mode, {**overrides, **change}, stack_outputs=stack_outputs))
-                 for state, change in wanted.items()}
+        cap.stack, cap.mode, {**overrides, **change}, stack_outputs=stack_outputs, deployed={Out.STATE: deployed}))
+                 for state, (change, deployed) in wanted.items()}
     # Working: awake with sessions running (the bastion too, if the stack has one) for the awake hours.
     working_awake = "off" if mode == "off" else "on"
     estimates["working"] = cost.working_month(estimates["asleep"], estimates[working_awake])
@@ -209,6 +212,7 @@ def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, ob
         *("  " + line for line in edge(cap)),
         "",
         "Checks:",
+        *(f"  the program says ({level.lower()}): {message}" for level, message in cap.diagnostics),
         *("  " + line for line in checks(cap)),
         *("  " + line for line in policy_lines(report)),
         "",
@@ -255,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a workload stack's network stack outputs, saved with `pulumi stack output --json "
                              "--stack <network stack> > FILE` (default: the plan of the sibling stack that "
                              "airgap:networkStack names)")
+    parser.add_argument("--state", choices=[s.value for s in StackState], default=None,
+                        help="the state the stack was last deployed in, which a plain `pulumi up` keeps (default: a "
+                             "new stack, awake); `python3 dev.py sleep|wake` change it on a real stack")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key for this plan only, e.g. --set bastion=off (YAML value)")
     args = parser.parse_args(argv)
@@ -273,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         stack_outputs = _network_outputs(args.stack, overrides, args.network_outputs)
-        cap = capture(args.stack, args.mode, overrides, stack_outputs=stack_outputs)
+        cap = capture(args.stack, args.mode, overrides, stack_outputs=stack_outputs,
+                      deployed={Out.STATE: args.state} if args.state else None)
     except ConfigError as err:
         print(f"airgap plan: stack {args.stack}: {err}", file=sys.stderr)
         return 2

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guard.types import ROOT_STACK
-from offline.harness import Capture, capture
+from guard.types import INSTANCE, ROOT_STACK
+from offline.harness import Capture, Registration, capture
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "airgap-0.1-urns.json"
 
@@ -31,14 +31,21 @@ def digest(value: Any) -> str:
 @dataclass
 class Upgrade:
     renamed: dict[str, str] = field(default_factory=dict)  # old URN -> new URN (through an alias)
-    updated: dict[str, list[str]] = field(default_factory=dict)  # new URN -> input keys that change
+    updated: dict[str, list[str]] = field(default_factory=dict)  # new URN -> input keys that change in place
+    replaced: dict[str, list[str]] = field(default_factory=dict)  # new URN -> the changes that replace it
     created: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     claimed_twice: dict[str, list[str]] = field(default_factory=dict)  # old URN -> the new URNs claiming it
 
     @property
     def replaces_nothing(self) -> bool:
-        return not (self.created or self.deleted or self.claimed_twice)
+        return not (self.created or self.deleted or self.claimed_twice or self.replaced)
+
+
+def _forces_replacement(r: Registration, key: str) -> bool:
+    """A change the provider replaces the resource for, among those airgap makes: an instance's user data when
+    `user_data_replace_on_change` is set (terraform-provider-aws, internal/service/ec2/ec2_instance.go)."""
+    return r.type == INSTANCE and key == "userData" and bool(r.inputs.get("userDataReplaceOnChange"))
 
 
 def compare(old: Mapping[str, Mapping[str, str]], new: Capture) -> Upgrade:
@@ -56,7 +63,9 @@ def compare(old: Mapping[str, Mapping[str, str]], new: Capture) -> Upgrade:
             before = old[u]
             after = {key: digest(value) for key, value in r.inputs.items()}
             changed = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
-            if changed:
+            if any(_forces_replacement(r, k) for k in changed):
+                result.replaced[r.urn] = changed
+            elif changed:
                 result.updated[r.urn] = changed
     result.deleted = [u for u in old if u not in claims]
     result.claimed_twice = {u: urns for u, urns in claims.items() if len(urns) > 1}
@@ -76,9 +85,11 @@ def main() -> None:
     for variant in recorded()["variants"]:
         up = upgrade_of(variant)
         print(f"{variant}: {len(up.renamed)} renamed by alias, {len(up.updated)} updated in place, "
-              f"{len(up.created)} created, {len(up.deleted)} deleted")
+              f"{len(up.replaced)} replaced, {len(up.created)} created, {len(up.deleted)} deleted")
         for urn, keys in sorted(up.updated.items()):
             print(f"  ~ {urn.rsplit('::', 1)[1]:<48} {', '.join(keys)}")
+        for urn, keys in sorted(up.replaced.items()):
+            print(f"  +- {urn.rsplit('::', 1)[1]:<47} {', '.join(keys)}")
         for urn in up.created:
             print(f"  + {urn}")
         for urn in up.deleted:

@@ -1,12 +1,11 @@
-"""`python -m ops` (or `python3 dev.py bastion|session|sleep|wake ...`): sessions, and the stack's state.
+"""`python3 dev.py session|sleep|wake|bastion ...` (or `python -m ops ...`): sessions, and the stack's state.
 
-    python -m ops session --stack dev                 # wake if asleep, shell on the SSM host, back to sleep after
-    python -m ops forward --stack dev                 # wake if needed, fill the image, unpark, port-forward
-    python -m ops forward --stack dev --park-after    # ... and park when the session ends, however it ends
-    python -m ops sleep --stack dev                   # airgap:asleep=true and pulumi up
-    python -m ops wake --stack dev                    # airgap:asleep=false and pulumi up
-    python -m ops image --stack dev                   # copy the bastion's image into the stack's repository
-    python -m ops park --stack dev
+    python3 dev.py session --stack dev                 # wake if asleep, shell on the SSM host, back to sleep after
+    python3 dev.py bastion forward --stack dev         # wake if needed, fill the image, unpark, port-forward, park
+    python3 dev.py sleep --stack dev app net           # put stacks to sleep (workloads first); skips stacks in use
+    python3 dev.py wake --stack dev                    # wake a stack (a workload stack wakes its network first)
+    python3 dev.py bastion image --stack dev           # copy the bastion's image into the stack's repository
+    python3 dev.py bastion park --stack dev
 """
 
 from __future__ import annotations
@@ -15,24 +14,23 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops import stack_control
-from ops.bastion import (
-    ForwardOptions,
-    OpsError,
-    aws_session,
-    check_credentials,
-    check_tools,
-    forward,
-    image,
-    load_outputs,
-    park,
-    read_stack,
-)
+from ops.aws import aws_session, check_credentials, check_tools
+from ops.bastion import ForwardOptions, forward, image, park
+from ops.errors import OpsError
 from ops.host import host_session
+from ops.leases import AwsSessions, SessionLister
+from ops.on_demand import Operator, hold, settle, sleep_stacks
+from ops.outputs import load_outputs, read_stack
+from program.contract import Out, StackState
+
+PROFILE_HELP = ("AWS profile for every AWS call and every `pulumi up` this command runs (AWS_PROFILE) "
+                "(default: the usual credential chain)")
 
 
 def _port(text: str) -> int:
@@ -46,29 +44,37 @@ def _port(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m ops", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(prog="python3 dev.py", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
-    for name, help_text in (("forward", "port-forward through the bastion"), ("park", "set desired count to 0"),
+    for name, help_text in (("forward", "port-forward through the bastion"),
+                            ("park", "set the bastion's desired count to 0"),
                             ("image", "copy the bastion's image into the stack's own ECR repository"),
                             ("session", "a Session Manager shell on the SSM host, waking the stack if asleep"),
-                            ("sleep", "put the stack to sleep: no interface endpoint, host stopped, bastion at 0"),
-                            ("wake", "wake the stack: endpoints back, host started, bastion as airgap:bastion says")):
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--stack", default="dev")
-        if name in ("sleep", "wake"):
-            continue
-        sub.add_argument("--profile", help="AWS profile, for the AWS API calls and for `aws ssm start-session` "
-                                           "(default: the usual credential chain)")
+                            ("sleep", "put stacks to sleep: no interface endpoint, host stopped, bastion at 0"),
+                            ("wake", "wake a stack: endpoints back, host started, bastion as airgap:bastion says")):
+        # forward, park and image are reached as `python3 dev.py bastion <command>`.
+        prog = f"python3 dev.py {'bastion ' if name in ('forward', 'park', 'image') else ''}{name}"
+        sub = commands.add_parser(name, help=help_text, prog=prog)
+        if name == "sleep":
+            sub.add_argument("--stack", nargs="+", default=["dev"], help="the stacks, in any order: workload "
+                             "stacks are put to sleep before the network stacks they run on (default dev)")
+        else:
+            sub.add_argument("--stack", default="dev", help="the stack (default dev)")
+        sub.add_argument("--profile", help=PROFILE_HELP)
+        if name in ("sleep", "park"):
+            sub.add_argument("--force", action="store_true", help="even while other operators' sessions are active "
+                             "(this ends them)")
         if name in ("session", "forward"):
             sub.add_argument("--stay-awake", action="store_true",
-                             help="leave the stack as the session needed it (awake) instead of returning it to the "
-                                  "state it was found in")
+                             help="leave the stack awake (and the bastion unparked) when the session ends")
         if name == "session":
             sub.add_argument("--timeout", type=float, default=600,
                              help="seconds to wait for the host to connect to Session Manager (600)")
-            continue
-        sub.add_argument("--outputs", type=Path, help="stack outputs saved with `pulumi stack output --json` (then "
-                                                      "the stack is used as it is: nothing is woken)")
+            sub.add_argument("--command", dest="one_command", help="run this one command on the host instead of a "
+                             "shell (Session document AWS-StartNonInteractiveCommand)")
+        if name in ("forward", "park", "image"):
+            sub.add_argument("--outputs", type=Path, help="stack outputs saved with `pulumi stack output --json` "
+                             "(then the stack is used as it is: nothing is woken)")
         if name == "forward":
             sub.add_argument("--host", help="address (or name, e.g. ssm-host) the bastion may reach "
                                             "(default: the first in the stack output bastionTargets)")
@@ -77,8 +83,8 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--local-port", type=_port, help="local port (default: the remote port)")
             sub.add_argument("--timeout", type=float, default=300, help="seconds to wait for the task (300)")
             sub.add_argument("--park-after", action="store_true",
-                             help="set the desired count to 0 when the session ends, also after an error or Ctrl-C, "
-                                  "whatever it was before (this stops a task someone else may be using)")
+                             help="park the bastion when the session ends even if airgap:bastion is on (never while "
+                                  "another operator's session is active)")
             sub.add_argument("--no-fill", action="store_true",
                              help="never copy the image: stop with the command to run if it is missing")
     return top
@@ -91,70 +97,90 @@ def _http() -> requests.Session:
     return http
 
 
-def _forward(args: argparse.Namespace, outputs: dict, park_after: bool) -> int:
+def _forward(args: argparse.Namespace, outputs: dict[str, Any], sessions: SessionLister | None = None) -> int:
     stack = read_stack(args.stack, outputs)
     session = aws_session(args.profile, stack.region)
-    http = _http()
     options = ForwardOptions(host=args.host, port=args.port, local_port=args.local_port, timeout=args.timeout,
-                             park_after=park_after, fill_image=not args.no_fill, profile=args.profile)
-    return forward(stack, session, options, http=http)
+                             park_after=args.park_after, keep_unparked=args.stay_awake,
+                             fill_image=not args.no_fill, profile=args.profile)
+    return forward(stack, session, options, http=_http(), sessions=sessions)
+
+
+def operator(profile: str | None, region: str, tools: bool = False) -> Operator:
+    """Who runs this, checked before anything is woken: the AWS tools (for sessions) and the credentials."""
+    if tools:
+        check_tools()
+    session = aws_session(profile, region)
+    return Operator(check_credentials(session), AwsSessions(session))
+
+
+def _bastion_check(name: str) -> Callable[[dict[str, Any]], None]:
+    def check(outputs: dict[str, Any]) -> None:
+        if not outputs.get(Out.BASTION_CLUSTER):
+            raise OpsError(f"stack {name} has no bastion (airgap:bastion is off): `pulumi config set airgap:bastion "
+                           f"parked --stack {name} && pulumi up --stack {name}` gives it one, at 0 tasks")
+    return check
+
+
+def _network(control: stack_control.Stack, open_stack: Callable[[str], stack_control.Stack]
+             ) -> stack_control.Stack | None:
+    named = stack_control.network_stack(control)
+    if not named:
+        return None
+    try:
+        return open_stack(named)
+    except OpsError as err:
+        raise OpsError(f"airgap:networkStack = {named!r} (stack {control.name}): expected a deployed network stack "
+                       f"in this backend ({err})") from err
 
 
 def run(args: argparse.Namespace,
-        open_stack: Callable[[str], stack_control.Stack] = stack_control.open_stack) -> int:
-    if args.command in ("sleep", "wake"):
-        control = open_stack(args.stack)
-        network = stack_control.network_stack(control)
-        if args.command == "wake" and network:
+        open_stack: Callable[..., stack_control.Stack] = stack_control.open_stack) -> int:
+    def opened(name: str) -> stack_control.Stack:
+        return open_stack(name, profile=args.profile)
+
+    if args.command == "sleep":
+        first = opened(args.stack[0])
+        me = operator(args.profile, stack_control.region(first) or "us-east-1")
+        return sleep_stacks(args.stack, lambda n: first if n == first.name else opened(n), me, force=args.force)
+    if args.command == "wake":
+        control = opened(args.stack)
+        me = operator(args.profile, stack_control.region(control) or "us-east-1")
+        network = _network(control, opened)
+        if network is not None:
             # A workload stack checks its network offers every endpoint before it registers anything: wake that first.
-            print(f"{args.stack} runs on {network}: waking {network} first (sleeping {args.stack} leaves it as it is: "
-                  "other workload stacks may share it)")
-            net = open_stack(network)
-            code = stack_control.settle(net, stack_control.State(False, stack_control.current_state(net).bastion),
-                                        print)
-            if code != 0:
-                return code
-        found = stack_control.current_state(control)
-        return stack_control.settle(control, stack_control.State(args.command == "sleep", found.bastion), print)
+            print(f"{args.stack} runs on {network.name}: waking {network.name} first (sleeping {args.stack} leaves it "
+                  "as it is: other workload stacks may share it)")
+            if settle(network, StackState.AWAKE, me) == "interrupted":
+                return 130
+        return 130 if settle(control, StackState.AWAKE, me) == "interrupted" else 0
     if args.command == "forward" and args.outputs is not None:
-        return _forward(args, load_outputs(args.stack, args.outputs), args.park_after)
+        return _forward(args, load_outputs(args.stack, args.outputs))
     if args.command in ("session", "forward"):
-        control = open_stack(args.stack)
+        control = opened(args.stack)
+        me = operator(args.profile, stack_control.region(control) or "us-east-1", tools=True)
         if args.command == "session":
-            need = stack_control.for_host_session
-
-            def body(outputs: dict) -> int:
-                return host_session(outputs, aws_session(args.profile, str(outputs.get("region"))),
-                                    stack=args.stack, profile=args.profile, timeout=args.timeout)
+            def body(outputs: dict[str, Any]) -> int:
+                return host_session(outputs, aws_session(args.profile, str(outputs.get(Out.REGION))),
+                                    stack=args.stack, profile=args.profile, timeout=args.timeout,
+                                    command=args.one_command)
+            check = None
         else:
-            need = stack_control.for_forward
-            found = stack_control.current_state(control)
-            # What forward woke it goes back to sleep or off: park the task first (a plain `pulumi up` would not
-            # stop a task started outside Pulumi — it compares the program with its record, not with AWS).
-            restores = need(found) != found and not args.stay_awake
-
-            def body(outputs: dict) -> int:
-                return _forward(args, outputs, args.park_after or restores)
-
-        def before() -> None:  # nothing is woken (and billed) before the tools and credentials are known good
-            check_tools()
-            check_credentials(aws_session(args.profile, stack_control.region(control) or "us-east-1"))
-
-        network = stack_control.network_stack(control)
-        if network:  # the network stack awake around the workload stack's session, and put back after it
-            return stack_control.hold(
-                open_stack(network), stack_control.for_host_session,
-                lambda _: stack_control.hold(control, need, body, stay_awake=args.stay_awake),
-                stay_awake=args.stay_awake, before=before)
-        return stack_control.hold(control, need, body, stay_awake=args.stay_awake, before=before)
+            def body(outputs: dict[str, Any]) -> int:
+                return _forward(args, outputs, me.sessions)
+            check = _bastion_check(args.stack)
+        network = _network(control, opened)
+        if network is not None:  # the network stack awake around the workload stack's session, and put back after
+            return hold(network, lambda _: hold(control, body, me, stay_awake=args.stay_awake, check=check), me,
+                        stay_awake=args.stay_awake)
+        return hold(control, body, me, stay_awake=args.stay_awake, check=check)
     outputs = load_outputs(args.stack, args.outputs)
     stack = read_stack(args.stack, outputs)
     session = aws_session(args.profile, stack.region)
     if args.command == "park":
-        park(stack, session)
+        park(stack, session, force=args.force)
         return 0
-    http = _http()
-    image(stack, session, http)
+    image(stack, session, _http())
     return 0
 
 

@@ -1,34 +1,35 @@
-"""The live acceptance run: a fresh stack on a real AWS account, a file written to the share on the SSM host and read
-back through `forward` on localhost, the bastion parked, the stack destroyed, and AWS asked that nothing is left.
+"""The live acceptance run, on a real AWS account: what the offline suite cannot prove.
 
-It needs an AWS account, credentials, the Pulumi CLI, the AWS CLI and the Session Manager plugin, and it costs
-money (see `cost_per_run`); tests/test_acceptance_live.py runs it only when AIRGAP_LIVE=1, and the workflow
-.github/workflows/acceptance.yml runs that by hand. Everything it talks to is passed in (`Stack`, `Cloud`,
-`start_forward`, `fetch`), so that the order of the steps and the clean-up on every failure are tested offline.
+The main run: a fresh stack up (timed), a second preview that changes nothing, first boot `ok`, the fence seen from
+inside (no route to the internet; a bucket outside the gateway policy refused), a file written to the share and read
+back through the tool's own `session` and through `forward`, the bastion parked again, flow logs delivered, a
+sleep → wake cycle (each timed, and "asleep" checked in AWS), destroy, task definitions deleted, and every leftover
+confirmed through its own service. The split run: a network stack, a workload stack on it, the nightly sleep of both,
+and the workload stack's preview passing while its network sleeps.
+
+Both need credentials, the Pulumi CLI, the AWS CLI and the Session Manager plugin, and cost money (`cost_per_run`):
+tests/test_acceptance_live.py runs them only when AIRGAP_LIVE=1. Everything they talk to is passed in (`Stack`,
+`Cloud`, `Tool`, `start_forward`, `fetch`), so the order of the steps and the clean-up on every failure are tested
+offline (tests/test_acceptance.py); ops/acceptance_aws.py is the real world.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import signal
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from airgap.naming import PhysicalNames
 
-ROOT = Path(__file__).resolve().parent.parent
 TAG = "airgap-acceptance"
 PORT = 8080
 BOOT_STATUS = "/var/lib/airgap/first-boot"
+# A public object in a bucket the gateway policy does not name (the CloudWatch agent's, in every region: CloudWatch
+# User Guide, "Download and configure the CloudWatch agent using the command line"). Through the gateway: 403.
+FOREIGN_OBJECT = ("https://amazoncloudwatch-agent-{region}.s3.{region}.amazonaws.com/amazon_linux/arm64/latest/"
+                  "amazon-cloudwatch-agent.rpm")
 
 
 class AcceptanceError(Exception):
@@ -41,10 +42,11 @@ class Run:
     region: str
     local_port: int
     project: str = "airgap"
+    role: str = ""  # "", or "net" / "app" for the split run's two stacks
 
     @property
     def stack(self) -> str:
-        return f"acc-{self.run_id}"
+        return f"acc-{self.run_id}" + (f"-{self.role}" if self.role else "")
 
     @property
     def names(self) -> PhysicalNames:
@@ -58,6 +60,9 @@ class Run:
     def content(self) -> str:
         return f"airgap acceptance {self.run_id}\n"
 
+    def part(self, role: str) -> Run:
+        return Run(self.run_id, self.region, self.local_port, self.project, role)
+
     @classmethod
     def new(cls, region: str, local_port: int) -> Run:
         return cls(secrets.token_hex(4), region, local_port)
@@ -65,14 +70,14 @@ class Run:
 
 def config(run: Run) -> dict[str, str]:
     """The stack's config: dev's cheap shape, and a tag on everything so that leftovers can be found."""
-    return {
-        "aws:region": run.region,
-        f"aws:defaultTags.tags.{TAG}": run.run_id,
-        "airgap:endpointPlacement": "single-az",
-        "airgap:bastion": "parked",
-        "airgap:bastionForwardPorts[0]": str(PORT),
-        "airgap:logRetentionDays": "1",
-    }
+    common = {"aws:region": run.region, f"aws:defaultTags.tags.{TAG}": run.run_id,
+              "airgap:endpointPlacement": "single-az", "airgap:logRetentionDays": "1"}
+    if run.role == "net":
+        return {**common, "airgap:role": "network", "airgap:vpcCidr": "10.42.0.0/16"}
+    workloads = {"airgap:bastion": "parked", "airgap:bastionForwardPorts[0]": str(PORT)}
+    if run.role == "app":
+        return {**common, **workloads, "airgap:role": "workloads", "airgap:networkStack": run.part("net").stack}
+    return {**common, **workloads}
 
 
 class Stack(Protocol):
@@ -80,6 +85,7 @@ class Stack(Protocol):
 
     def set_config(self, key: str, value: Any, *, path: bool = False) -> None: ...
     def up(self, *, on_output: Callable[[str], Any]) -> Any: ...
+    def preview_changes(self) -> dict[str, int]: ...
     def outputs(self) -> Mapping[str, Any]: ...
     def destroy(self, *, on_output: Callable[[str], Any]) -> Any: ...
     def remove(self) -> None: ...
@@ -90,7 +96,15 @@ class Cloud(Protocol):
     def run_on_host(self, instance_id: str, script: str, timeout: float) -> str: ...
     def desired_count(self, cluster: str, service: str) -> int: ...
     def flow_log_problems(self, bucket: str, timeout: float) -> list[str]: ...
+    def asleep_problems(self, outputs: Mapping[str, Any]) -> list[str]: ...
+    def delete_task_definitions(self, run: Run) -> list[str]: ...
     def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]: ...
+
+
+class Tool(Protocol):
+    """`python3 dev.py <command> ...` as an operator runs it: its exit code and what it printed."""
+
+    def __call__(self, *args: str) -> tuple[int, str]: ...
 
 
 class Forward(Protocol):
@@ -103,6 +117,7 @@ class Forward(Protocol):
 class Report:
     steps: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # up, sleep, wake: as measured on the account
 
 
 def host_script(run: Run) -> str:
@@ -112,66 +127,101 @@ def host_script(run: Run) -> str:
             f"echo served")
 
 
-def acceptance(run: Run, stack: Stack, cloud: Cloud, start_forward: Callable[[Path, Run], Forward],
-               fetch: Callable[[str], bytes], *, say: Callable[[str], None] = print,
-               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-               fetch_timeout: float = 900) -> Report:
-    """Every step in order; destroy and the leftover check run whatever happened before them."""
-    report = Report()
+def fence_script(run: Run) -> str:
+    """From the host: the internet (must not answer) and a bucket outside the gateway policy (must be refused)."""
+    return ("curl -s -o /dev/null -m 10 -w '%{http_code}' https://checkip.amazonaws.com; echo \" internet=$?\"; "
+            "curl -s -o /dev/null -m 20 -I -w 'foreign-bucket=%{http_code}' "
+            + FOREIGN_OBJECT.format(region=run.region))
 
-    def step(text: str) -> None:
-        report.steps.append(text)
-        say(f"[acceptance {run.stack}] {text}")
 
-    file_system_arn: str | None = None
-    failure: BaseException | None = None
+def fence_problems(answer: str) -> list[str]:
+    found = dict(part.split("=", 1) for part in answer.split() if "=" in part)
+    problems = []
+    if found.get("internet", "0") == "0":
+        problems.append(f"the host reached https://checkip.amazonaws.com: there is a route to the internet ({answer})")
+    if found.get("foreign-bucket") != "403":
+        problems.append(f"a bucket outside the gateway policy answered {found.get('foreign-bucket')!r}, not 403: "
+                        "the S3 gateway lets more through than its policy names")
+    return problems
+
+
+class Steps:
+    """Names each step as it starts, and times the ones asked for."""
+
+    def __init__(self, run: Run, report: Report, say: Callable[[str], None], clock: Callable[[], float]) -> None:
+        self.run, self.report, self.say, self.clock = run, report, say, clock
+
+    def __call__(self, text: str) -> None:
+        self.report.steps.append(text)
+        self.say(f"[acceptance {self.run.stack}] {text}")
+
+    def timed(self, name: str, action: Callable[[], Any]) -> Any:
+        started = self.clock()
+        result = action()
+        self.report.seconds[name] = self.clock() - started
+        self(f"{name} took {self.report.seconds[name]:.0f} s")
+        return result
+
+
+def _tool(tool: Tool, *args: str) -> str:
+    code, output = tool(*args)
+    if code != 0:
+        raise AcceptanceError(f"`python3 dev.py {' '.join(args)}` ended with {code}: {output[-2000:]}")
+    return output
+
+
+def _up(stack: Stack, step: Steps) -> dict[str, Any]:
+    step.timed("up", lambda: stack.up(on_output=step.say))
+    changes = stack.preview_changes()
+    if set(changes) - {"same"}:
+        raise AcceptanceError(f"a second preview right after `up` wants changes: {changes} (the program does not "
+                              "converge: a property AWS normalises differently, or an input that moves)")
+    step("a second preview changes nothing")
+    return {k: getattr(v, "value", v) for k, v in stack.outputs().items()}
+
+
+def _inside(run: Run, outputs: Mapping[str, Any], cloud: Cloud, tool: Tool, step: Steps) -> None:
+    host = outputs["ssmHostInstanceId"]
+    step("wait for the SSM host to be managed and its first boot to finish")
+    cloud.wait_host_ready(host, timeout=900)
+    step("the fence from inside: no route to the internet; a bucket outside the gateway policy refused")
+    problems = fence_problems(cloud.run_on_host(host, fence_script(run), timeout=120))
+    if problems:
+        raise AcceptanceError("; ".join(problems))
+    step("write a file to the share and serve it from the host")
+    if "served" not in cloud.run_on_host(host, host_script(run), timeout=300):
+        raise AcceptanceError("the host did not start serving the share")
+    step("read it back through `python3 dev.py session --command`")
+    if run.content.strip() not in _tool(tool, "session", "--stack", run.stack, "--command",
+                                        f"cat /mnt/share/{run.file_name}"):
+        raise AcceptanceError("the session through the tool did not show the file")
+
+
+def _through_forward(run: Run, outputs: Mapping[str, Any], cloud: Cloud,
+                     start_forward: Callable[[Mapping[str, Any], Run], Forward], fetch: Callable[[str], bytes],
+                     step: Steps, sleep: Callable[[float], None], fetch_timeout: float) -> None:
+    step("forward (fills the image, unparks, waits for ECS Exec, port-forwards, parks after)")
+    forward = start_forward(outputs, run)
     try:
-        step("configure")
-        for key, value in config(run).items():
-            stack.set_config(key, value, path="." in key or "[" in key)
-        step("up")
-        stack.up(on_output=say)
-        outputs = {k: getattr(v, "value", v) for k, v in stack.outputs().items()}
-        file_system_arn = outputs.get("fileShareArn")
-        with tempfile.TemporaryDirectory(prefix="airgap-acceptance-") as scratch:
-            saved = Path(scratch) / "outputs.json"
-            saved.write_text(json.dumps(outputs))
-            step("wait for the SSM host to be managed and its first boot to finish")
-            cloud.wait_host_ready(outputs["ssmHostInstanceId"], timeout=900)
-            step("write a file to the share and serve it from the host")
-            if "served" not in cloud.run_on_host(outputs["ssmHostInstanceId"], host_script(run), timeout=300):
-                raise AcceptanceError("the host did not start serving the share")
-            step("forward (fills the image, unparks, waits for ECS Exec, port-forwards, parks after)")
-            forward = start_forward(saved, run)
-            try:
-                body = _fetch_through(forward, run, fetch, clock, sleep, fetch_timeout)
-            finally:
-                code = forward.stop()
-            if body != run.content.encode():
-                raise AcceptanceError(f"read {body!r} through the bastion, wrote {run.content!r}")
-            step(f"read the file back through localhost:{run.local_port}; forward ended with {code}")
-            if cloud.desired_count(outputs["bastionCluster"], outputs["bastionService"]) != 0:
-                raise AcceptanceError("the bastion is not parked after forward --park-after")
-            step("bastion parked")
-            step("flow logs delivered, and the bucket policy as the stack wrote it")
-            problems = cloud.flow_log_problems(outputs["flowLogBucket"], timeout=1200)
-            if problems:
-                raise AcceptanceError("; ".join(problems))
-    except BaseException as err:  # KeyboardInterrupt included: destroy must still run
-        failure = err
+        body = _fetch_through(forward, run, fetch, step.clock, sleep, fetch_timeout)
     finally:
-        step("destroy")
-        try:
-            stack.destroy(on_output=say)
-            stack.remove()
-        finally:
-            report.leftovers = cloud.leftovers(run, file_system_arn)
-            step("leftovers: " + ("none" if not report.leftovers else "; ".join(report.leftovers)))
-    if failure is not None:
-        raise failure
-    if report.leftovers:
-        raise AcceptanceError(f"left behind after destroy: {'; '.join(report.leftovers)}")
-    return report
+        code = forward.stop()
+    if body != run.content.encode():
+        raise AcceptanceError(f"read {body!r} through the bastion, wrote {run.content!r}")
+    step(f"read the file back through localhost:{run.local_port}; forward ended with {code}")
+    if cloud.desired_count(outputs["bastionCluster"], outputs["bastionService"]) != 0:
+        raise AcceptanceError("the bastion is not parked after the last session through it ended")
+    step("bastion parked")
+
+
+def _sleep_and_wake(run: Run, outputs: Mapping[str, Any], cloud: Cloud, tool: Tool, step: Steps) -> None:
+    step.timed("sleep", lambda: _tool(tool, "sleep", "--stack", run.stack))
+    problems = cloud.asleep_problems(outputs)
+    if problems:
+        raise AcceptanceError("asleep, but: " + "; ".join(problems))
+    step("asleep: host stopped, no interface endpoint, no task")
+    step.timed("wake", lambda: _tool(tool, "wake", "--stack", run.stack))
+    step.timed("agent back", lambda: cloud.wait_host_ready(outputs["ssmHostInstanceId"], timeout=900))
 
 
 def _fetch_through(forward: Forward, run: Run, fetch: Callable[[str], bytes], clock: Callable[[], float],
@@ -189,167 +239,108 @@ def _fetch_through(forward: Forward, run: Run, fetch: Callable[[str], bytes], cl
             sleep(5)
 
 
-# --- the real world ---------------------------------------------------------------------------------------------
+def _destroy(runs: list[tuple[Run, Stack]], cloud: Cloud, report: Report, step: Steps,
+             file_system_arns: dict[str, str | None]) -> None:
+    """Destroy (the last stack first), delete the task definitions `destroy` only deregisters, and ask each
+    service what is left — whatever happened before."""
+    try:
+        for run, stack in reversed(runs):
+            step(f"destroy {run.stack}")
+            stack.destroy(on_output=step.say)
+            stack.remove()
+    finally:
+        for run, _ in runs:
+            deleted = cloud.delete_task_definitions(run)
+            if deleted:
+                step(f"deleted task definitions {', '.join(deleted)} (destroy only deregisters them)")
+            report.leftovers += cloud.leftovers(run, file_system_arns.get(run.stack))
+        step("leftovers: " + ("none" if not report.leftovers else "; ".join(report.leftovers)))
 
-def cost_per_run(hours: float = 1.0) -> tuple[float, str]:
-    """(USD, how): the dev stack parked for `hours`, from the plan's own price table and resource list, plus the
-    bastion's Fargate task for the same time."""
+
+def acceptance(run: Run, stack: Stack, cloud: Cloud, tool: Tool,
+               start_forward: Callable[[Mapping[str, Any], Run], Forward], fetch: Callable[[str], bytes], *,
+               say: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep, fetch_timeout: float = 900) -> Report:
+    """The main run, every step in order; destroy and the leftover check run whatever happened before them."""
+    report = Report()
+    step = Steps(run, report, say, clock)
+    arns: dict[str, str | None] = {}
+    failure: BaseException | None = None
+    try:
+        step("configure")
+        for key, value in config(run).items():
+            stack.set_config(key, value, path="." in key or "[" in key)
+        outputs = _up(stack, step)
+        arns[run.stack] = outputs.get("fileShareArn")
+        _inside(run, outputs, cloud, tool, step)
+        _through_forward(run, outputs, cloud, start_forward, fetch, step, sleep, fetch_timeout)
+        step("flow logs delivered, and the bucket policy as the stack wrote it")
+        problems = cloud.flow_log_problems(outputs["flowLogBucket"], timeout=1200)
+        if problems:
+            raise AcceptanceError("; ".join(problems))
+        _sleep_and_wake(run, outputs, cloud, tool, step)
+    except BaseException as err:  # KeyboardInterrupt included: destroy must still run
+        failure = err
+    finally:
+        _destroy([(run, stack)], cloud, report, step, arns)
+    return _verdict(report, failure)
+
+
+def split_acceptance(run: Run, net: Stack, app: Stack, cloud: Cloud, tool: Tool, *, say: Callable[[str], None] = print,
+                     clock: Callable[[], float] = time.monotonic) -> Report:
+    """A network stack and a workload stack on it: the workload's host registers through the network's endpoints;
+    the nightly sleep puts both to sleep (workloads first); the workload stack's preview passes while its network
+    sleeps."""
+    report = Report()
+    step = Steps(run.part("app"), report, say, clock)
+    made: list[tuple[Run, Stack]] = []
+    failure: BaseException | None = None
+    try:
+        for part, stack in ((run.part("net"), net), (run.part("app"), app)):
+            step(f"configure and up {part.stack}")
+            made.append((part, stack))
+            for key, value in config(part).items():
+                stack.set_config(key, value, path="." in key or "[" in key)
+            outputs = _up(stack, step)
+        step("the workload stack's host registers through the network stack's endpoints")
+        cloud.wait_host_ready(outputs["ssmHostInstanceId"], timeout=900)
+        step.timed("nightly sleep of both", lambda: _tool(tool, "sleep", "--stack", run.part("net").stack,
+                                                          run.part("app").stack))
+        changes = app.preview_changes()
+        if set(changes) - {"same"}:
+            raise AcceptanceError(f"the workload stack's preview while its network sleeps wants changes: {changes}")
+        step("the workload stack previews cleanly while its network sleeps")
+    except BaseException as err:
+        failure = err
+    finally:
+        _destroy(made, cloud, report, step, {})
+    return _verdict(report, failure)
+
+
+def _verdict(report: Report, failure: BaseException | None) -> Report:
+    if failure is not None:
+        raise failure
+    if report.leftovers:
+        raise AcceptanceError(f"left behind after destroy: {'; '.join(report.leftovers)}")
+    return report
+
+
+def cost_per_run() -> tuple[float, str]:
+    """(USD, how), from the plan's own price table and resource lists. The main run keeps dev parked about an hour,
+    with the bastion task running most of it, and creates its endpoints twice (up, then wake): a partial
+    endpoint-hour bills as a whole one (AWS PrivateLink pricing), so each endpoint bills two hours. The split run
+    keeps net and app (parked) for an hour."""
     from offline.cost import Assumptions, estimate
     from offline.harness import capture
 
-    cap = capture("dev", "update", {"bastion": "parked"})
-    month = estimate(cap, Assumptions(session_hours=0, endpoint_gb=0, efs_standard_gb=0, logs_gb=0))
-    on = estimate(capture("dev", "update", {"bastion": "on"}), Assumptions(endpoint_gb=0, efs_standard_gb=0,
-                                                                          logs_gb=0))
-    fargate_hour = on.by_component.get("bastion", 0) / 730
-    usd = (month.total / 730 + fargate_hour) * hours
-    return usd, (f"dev parked for {hours:g} h (${month.total:.2f}/month / 730 h) plus the bastion task for the same "
-                 f"time, at {month.priced_as} list prices")
-
-
-class AutomationStack:
-    """`Stack` through Pulumi's Automation API: the project in this repository, as a local program."""
-
-    def __init__(self, run: Run, work_dir: Path = ROOT) -> None:
-        from pulumi import automation
-
-        self._automation = automation
-        self.name = run.stack
-        self.stack = automation.create_or_select_stack(stack_name=run.stack, work_dir=str(work_dir))
-
-    def set_config(self, key: str, value: Any, *, path: bool = False) -> None:
-        self.stack.set_config(key, self._automation.ConfigValue(str(value)), path=path)
-
-    def up(self, *, on_output: Callable[[str], Any]) -> Any:
-        return self.stack.up(on_output=on_output, color="never")
-
-    def outputs(self) -> Mapping[str, Any]:
-        return self.stack.outputs()
-
-    def destroy(self, *, on_output: Callable[[str], Any]) -> Any:
-        return self.stack.destroy(on_output=on_output, color="never")
-
-    def remove(self) -> None:
-        self.stack.workspace.remove_stack(self.name)
-
-
-class ProcessForward:
-    """`python -m ops forward ... --park-after` in its own process group; stop() sends Ctrl-C, as a user would."""
-
-    def __init__(self, outputs: Path, run: Run) -> None:
-        # Kept open for the life of the process it collects the errors of.
-        self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ops", "forward", "--stack", run.stack, "--outputs", str(outputs),
-             "--local-port", str(run.local_port), "--park-after"],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
-
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> int:
-        if self.running():
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                return self.process.wait(timeout=180)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        return self.process.wait()
-
-    def errors(self) -> str:
-        self._log.seek(0)
-        return self._log.read()
-
-
-def fetch_url(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return answer.read()
-
-
-class AwsCloud:
-    """`Cloud` on a real account, through boto3."""
-
-    def __init__(self, session: Any, say: Callable[[str], None] = print,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.session, self.say, self.sleep = session, say, sleep
-
-    def wait_host_ready(self, instance_id: str, timeout: float) -> None:
-        ssm, deadline = self.session.client("ssm"), time.monotonic() + timeout
-        while True:
-            found = ssm.describe_instance_information(
-                Filters=[{"Key": "InstanceIds", "Values": [instance_id]}])["InstanceInformationList"]
-            if found and found[0].get("PingStatus") == "Online":
-                status = self.run_on_host(instance_id, f"cat {BOOT_STATUS}", timeout=120).strip()
-                if status == "ok":
-                    return
-                if status.startswith("failed"):
-                    raise AcceptanceError(f"the SSM host's first boot {status}")
-            if time.monotonic() >= deadline:
-                raise AcceptanceError(f"{instance_id} did not become a managed, booted SSM host in {timeout:g} s")
-            self.sleep(15)
-
-    def run_on_host(self, instance_id: str, script: str, timeout: float) -> str:
-        ssm = self.session.client("ssm")
-        command = ssm.send_command(InstanceIds=[instance_id], DocumentName="AWS-RunShellScript",
-                                   Parameters={"commands": [script]})["Command"]["CommandId"]
-        deadline = time.monotonic() + timeout
-        while True:
-            self.sleep(3)
-            try:
-                answer = ssm.get_command_invocation(CommandId=command, InstanceId=instance_id)
-            except ssm.exceptions.InvocationDoesNotExist:
-                continue
-            if answer["Status"] in ("Success", "Failed", "Cancelled", "TimedOut"):
-                return answer.get("StandardOutputContent", "") + answer.get("StandardErrorContent", "")
-            if time.monotonic() >= deadline:
-                raise AcceptanceError(f"command {command} on {instance_id} did not finish in {timeout:g} s")
-
-    def desired_count(self, cluster: str, service: str) -> int:
-        found = self.session.client("ecs").describe_services(cluster=cluster, services=[service])["services"]
-        return int(found[0]["desiredCount"]) if found else 0
-
-    def flow_log_problems(self, bucket: str, timeout: float) -> list[str]:
-        """Records under AWSLogs/ (delivery works with the stack's bucket policy), and that policy's TLS-only deny
-        still there (AWS did not replace the policy when it set up delivery)."""
-        s3, deadline, problems = self.session.client("s3"), time.monotonic() + timeout, []
-        while not s3.list_objects_v2(Bucket=bucket, Prefix="AWSLogs/", MaxKeys=1).get("KeyCount"):
-            if time.monotonic() >= deadline:
-                problems.append(f"no flow log records reached s3://{bucket}/AWSLogs/ within {timeout:g} s")
-                break
-            self.sleep(30)
-        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-        if "DenyWithoutTls" not in {s.get("Sid") for s in policy.get("Statement", [])}:
-            problems.append(f"the policy of s3://{bucket} lost its DenyWithoutTls statement: AWS replaced it when "
-                            "it set up delivery")
-        return problems
-
-    def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]:
-        """Everything of this run AWS still knows: tagged resources, and the named ones by name. EFS automatic
-        backups are not the stack's resources, so `destroy` leaves them: they are deleted here and reported."""
-        names, found = run.names, []
-        tagging = self.session.client("resourcegroupstaggingapi")
-        for attempt in range(20):  # the tagging API lists deleted resources for a while
-            tagged = [r["ResourceARN"] for page in tagging.get_paginator("get_resources").paginate(
-                TagFilters=[{"Key": TAG, "Values": [run.run_id]}]) for r in page["ResourceTagMappingList"]]
-            if not tagged or attempt == 19:
-                break
-            self.sleep(30)
-        found += [f"tagged {arn}" for arn in tagged]
-        ecr = self.session.client("ecr")
-        try:
-            ecr.describe_repositories(repositoryNames=[names.path("bastion")])
-            found.append(f"ECR repository {names.path('bastion')}")
-        except ecr.exceptions.RepositoryNotFoundException:
-            pass
-        groups = self.session.client("logs").describe_log_groups(logGroupNamePrefix=f"/{names.prefix}/")
-        found += [f"log group {g['logGroupName']}" for g in groups["logGroups"]]
-        clusters = self.session.client("ecs").describe_clusters(clusters=[names.name("bastion")])["clusters"]
-        found += [f"ECS cluster {c['clusterName']}" for c in clusters if c.get("status") != "INACTIVE"]
-        if file_system_arn:
-            backup = self.session.client("backup")
-            points = backup.list_recovery_points_by_resource(ResourceArn=file_system_arn).get("RecoveryPoints", [])
-            for point in points:
-                backup.delete_recovery_point(BackupVaultName=point["BackupVaultName"],
-                                             RecoveryPointArn=point["RecoveryPointArn"])
-                self.say(f"deleted the EFS backup {point['RecoveryPointArn']} (destroy does not remove backups)")
-        return found
+    quiet = Assumptions(session_hours=0, endpoint_gb=0, efs_standard_gb=0, logs_gb=0)
+    dev = estimate(capture("dev", "update", {"bastion": "parked"}), quiet)
+    on = estimate(capture("dev", "update", {"bastion": "on"}), quiet)
+    net, app = estimate(capture("net", "update"), quiet), estimate(capture("app", "update"), quiet)
+    hour = 1 / 730
+    endpoints = dev.by_component.get("endpoints", 0) * hour
+    main = dev.total * hour + endpoints + on.by_component.get("bastion", 0) * hour
+    split = (net.total + app.total) * hour
+    usd = main + split
+    return usd, (f"main run ${main:.2f} (dev parked 1 h, its endpoints billed 2 h, the bastion task 1 h) + split run "
+                 f"${split:.2f} (net and app 1 h), at {dev.priced_as} list prices")

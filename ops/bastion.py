@@ -11,7 +11,8 @@ forward, in this order, so that nothing costs money before everything that can b
    `CONNECT_RETRY_SECONDS` while Session Manager still answers TargetNotConnected: an agent reported RUNNING has
    started, but needs a few more seconds to register its channel (aws/amazon-ecs-agent #4562,
    aws-containers/amazon-ecs-exec-checker #43);
-6. with --park-after, set the desired count to 0 when the session ends — also after an error or Ctrl-C.
+6. when the session ends — also after an error or Ctrl-C — park a bastion that is parked by config (or any, with
+   --park-after), unless Session Manager lists another operator's session on its tasks: then the last one parks it.
 
 A desired count changed here is a change Pulumi does not know of: a plain `pulumi up` compares the program with its
 recorded state, not with AWS, so it leaves the count as this tool set it; `pulumi up --refresh` reads AWS first and
@@ -29,94 +30,26 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import requests
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from airgap.image_reference import EcrImage, Reference
+from ops.aws import check_credentials, check_tools
+from ops.errors import OpsError
 from ops.image import ImageError, TargetRepository, copy_image
+from ops.leases import ActiveSession, AwsSessions, SessionLister, Targets, holders, listed, own_sessions
+from ops.outputs import Stack
 
 CONTAINER = "bastion"
 DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
-PLUGIN_DOCS = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html"
-CONNECT_RETRY_SECONDS = 30.0
+# TargetNotConnected right after the agent reports RUNNING: AWS documents no figure for how long the agent takes to
+# register its channel (ECS Exec's own readiness check, amazon-ecs-exec-checker, has none either); users report
+# seconds to a minute (aws/amazon-ecs-agent #4562, amazon-ecs-exec-checker #43). 90 s covers a cold agent.
+CONNECT_RETRY_SECONDS = 90.0
 CONNECT_RETRY_PAUSE = 3.0
-
-
-class OpsError(Exception):
-    """Something the operator can fix; the message says what and how."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """A host the bastion's security group may connect to, and on which ports."""
-
-    name: str
-    address: str
-    ports: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Stack:
-    name: str
-    region: str
-    cluster: str
-    service: str
-    targets: tuple[Target, ...] = ()
-    image: str | None = None
-    image_source: str | None = None
-    image_platform: str = "linux/arm64"
-
-
-def load_outputs(stack: str, outputs_file: Path | None, run: Callable[..., Any] = subprocess.run) -> dict[str, Any]:
-    """The stack's outputs: from a file saved with `pulumi stack output --json`, or from the pulumi CLI."""
-    if outputs_file is not None:
-        try:
-            text = outputs_file.read_text()
-        except OSError as err:
-            raise OpsError(f"cannot read stack outputs from {outputs_file}: {err.strerror or err}") from err
-        return _outputs_json(text, f"{outputs_file}", "save them with `pulumi stack output --json > outputs.json`")
-    try:
-        done = run(["pulumi", "stack", "output", "--json", "--stack", stack], capture_output=True, text=True)
-    except FileNotFoundError as err:
-        raise OpsError("the pulumi CLI is not installed: install it, or save the outputs elsewhere with "
-                       "`pulumi stack output --json > outputs.json` and pass --outputs outputs.json") from err
-    if done.returncode != 0:
-        first = (done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}").splitlines()[0]
-        raise OpsError(f"`pulumi stack output --stack {stack}` failed: {first}")
-    return _outputs_json(done.stdout or "{}", f"`pulumi stack output --json --stack {stack}`",
-                         "check that the Pulumi CLI prints JSON (no banner or plugin messages on stdout)")
-
-
-def _outputs_json(text: str, where: str, fix: str) -> dict[str, Any]:
-    try:
-        outputs = json.loads(text)
-    except ValueError as err:
-        raise OpsError(f"the stack outputs from {where} are not JSON ({err.msg} at line {err.lineno}): {fix}") \
-            from err
-    if not isinstance(outputs, dict):
-        raise OpsError(f"the stack outputs from {where} are not a JSON object: {fix}")
-    return outputs
-
-
-def read_stack(name: str, outputs: Mapping[str, Any]) -> Stack:
-    missing = [k for k in ("region", "bastionCluster", "bastionService") if not outputs.get(k)]
-    if missing:
-        raise OpsError(f"stack output {', '.join(repr(m) for m in missing)} missing from stack '{name}': the bastion "
-                       "is off there (airgap:bastion=off) or the stack was never deployed. Fix: "
-                       f"`pulumi config set airgap:bastion parked --stack {name} && pulumi up --stack {name}`")
-    try:
-        targets = tuple(Target(str(t["name"]), str(t["address"]), tuple(int(p) for p in t["ports"]))
-                        for t in outputs.get("bastionTargets") or [])
-    except (KeyError, TypeError, ValueError) as err:
-        raise OpsError(f"stack output 'bastionTargets' of stack '{name}' is malformed ({err!r}): run `pulumi up "
-                       f"--stack {name}` with this version of the program") from err
-    return Stack(name, outputs["region"], outputs["bastionCluster"], outputs["bastionService"], targets,
-                 outputs.get("bastionImage") or None, outputs.get("bastionImageSource") or None,
-                 outputs.get("bastionImagePlatform") or "linux/arm64")
 
 
 @dataclass(frozen=True)
@@ -163,31 +96,6 @@ def local_port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def aws_session(profile: str | None, region: str) -> boto3.Session:
-    try:
-        return boto3.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound as err:
-        raise OpsError(f"--profile {profile}: no such profile in your AWS config (`aws configure list-profiles` "
-                       "lists them)") from err
-
-
-def check_tools(which: Callable[[str], str | None] = shutil.which) -> None:
-    if which("aws") is None:
-        raise OpsError("the AWS CLI (`aws`) is not on PATH: install AWS CLI v2")
-    if which("session-manager-plugin") is None:
-        raise OpsError(f"the Session Manager plugin for the AWS CLI is not installed: see {PLUGIN_DOCS}")
-
-
-def check_credentials(session: boto3.Session) -> str:
-    try:
-        return session.client("sts").get_caller_identity()["Arn"]
-    except NoCredentialsError as err:
-        raise OpsError("no AWS credentials: run `aws configure sso` / `aws sso login`, or export a profile "
-                       "(AWS_PROFILE) for the stack's account") from err
-    except (ClientError, BotoCoreError) as err:
-        raise OpsError(f"AWS refused the credentials: {err}") from err
 
 
 def describe_service(ecs: Any, stack: Stack) -> dict[str, Any]:
@@ -345,7 +253,8 @@ class ForwardOptions:
     local_port: int | None = None
     timeout: float = 300
     poll: float = 5
-    park_after: bool = False
+    park_after: bool = False  # park whatever airgap:bastion says (an "on" bastion too)
+    keep_unparked: bool = False  # leave it running for more sessions (--stay-awake)
     fill_image: bool = True
     profile: str | None = None
 
@@ -353,10 +262,11 @@ class ForwardOptions:
 def forward(stack: Stack, session: boto3.Session, options: ForwardOptions, *, http: requests.Session | None = None,
             say: Callable[[str], None] = print, which: Callable[[str], str | None] = shutil.which,
             popen: Callable[..., Any] = subprocess.Popen,
-            port_free: Callable[[int], bool] = local_port_free) -> int:
+            port_free: Callable[[int], bool] = local_port_free, sessions: SessionLister | None = None) -> int:
     route = choose_route(stack, options.host, options.port, options.local_port, port_free)
     check_tools(which)
     identity = check_credentials(session)
+    started = datetime.now(UTC)
     ecs = session.client("ecs")
     service = describe_service(ecs, stack)
     if service.get("enableExecuteCommand") is False:
@@ -373,17 +283,35 @@ def forward(stack: Stack, session: boto3.Session, options: ForwardOptions, *, ht
         say(f"forwarding localhost:{route.local_port} -> {route.host}:{route.port} through {target}")
         return start_session(session_command(target, stack, route, options.profile), popen=popen, say=say)
     finally:
-        if options.park_after:
-            say(f"parking {stack.service} (desired count 0; it was {found} before this command)")
-            set_desired(ecs, stack, 0)
-        elif found == 0:
+        _after_session(stack, ecs, options, found, sessions or AwsSessions(session), own_sessions(identity, started),
+                       say)
+
+
+def _after_session(stack: Stack, ecs: Any, options: ForwardOptions, found: int, sessions: SessionLister,
+                   mine: Callable[[ActiveSession], bool], say: Callable[[str], None]) -> None:
+    """Park the bastion the session needed, unless someone else is still forwarding through it."""
+    if options.keep_unparked or not (options.park_after or stack.mode == "parked"):
+        if found == 0:
             say(f"{stack.service} stays unparked (desired count 1) and bills Fargate time until parked: "
                 f"`python3 dev.py bastion park --stack {stack.name}`")
+        return
+    held = holders(sessions, Targets(stack.name, ecs_clusters=frozenset({stack.cluster})), mine)
+    if held:
+        say(f"{stack.service} stays unparked: {listed(held)}; the last session to end parks it")
+        return
+    say(f"parking {stack.service} (desired count 0; it was {found} before this command)")
+    set_desired(ecs, stack, 0)
 
 
-def park(stack: Stack, session: boto3.Session, say: Callable[[str], None] = print) -> None:
+def park(stack: Stack, session: boto3.Session, say: Callable[[str], None] = print, *, force: bool = False,
+         sessions: SessionLister | None = None) -> None:
     check_credentials(session)
     ecs = session.client("ecs")
     describe_service(ecs, stack)
+    held = [] if force else holders(sessions or AwsSessions(session),
+                                    Targets(stack.name, ecs_clusters=frozenset({stack.cluster})))
+    if held:
+        raise OpsError(f"{stack.service} not parked: {listed(held)} — parking would end it. `python3 dev.py bastion "
+                       f"park --stack {stack.name} --force` parks it anyway")
     set_desired(ecs, stack, 0)
     say(f"parked {stack.service}: desired count 0 (a running task stops within a minute)")

@@ -8,6 +8,7 @@ a minute or two to register again.
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -17,7 +18,8 @@ from typing import Any
 
 import boto3
 
-from ops.bastion import OpsError, check_credentials, check_tools
+from ops.aws import check_credentials, check_tools
+from ops.errors import OpsError
 
 
 def wait_connected(ssm: Any, instance_id: str, timeout: float, poll: float = 5,
@@ -40,9 +42,14 @@ def wait_connected(ssm: Any, instance_id: str, timeout: float, poll: float = 5,
         sleep(poll)
 
 
-def session_command(region: str, instance_id: str, profile: str | None) -> list[str]:
+# Runs one command in a session and ends it: an AWS-owned Session document (parameter `command`).
+COMMAND_DOCUMENT = "AWS-StartNonInteractiveCommand"
+
+
+def session_command(region: str, instance_id: str, profile: str | None, command: str | None = None) -> list[str]:
+    one = ["--document-name", COMMAND_DOCUMENT, "--parameters", json.dumps({"command": [command]})] if command else []
     return ["aws", "ssm", "start-session", "--region", region, *(["--profile", profile] if profile else []),
-            "--target", instance_id]
+            "--target", instance_id, *one]
 
 
 def run_interactive(command: list[str], popen: Callable[..., Any] = subprocess.Popen) -> int:
@@ -58,7 +65,7 @@ def run_interactive(command: list[str], popen: Callable[..., Any] = subprocess.P
 
 
 def host_session(outputs: Mapping[str, Any], session: boto3.Session, *, stack: str, profile: str | None = None,
-                 timeout: float = 600, say: Callable[[str], None] = print,
+                 timeout: float = 600, command: str | None = None, say: Callable[[str], None] = print,
                  which: Callable[[str], str | None] = shutil.which,
                  run: Callable[[list[str]], int] = run_interactive,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> int:
@@ -69,5 +76,5 @@ def host_session(outputs: Mapping[str, Any], session: boto3.Session, *, stack: s
     check_tools(which)
     check_credentials(session)
     wait_connected(session.client("ssm"), instance_id, timeout, clock=clock, sleep=sleep, say=say)
-    say(f"session on {instance_id} (exit the shell to end it)")
-    return run(session_command(str(outputs["region"]), instance_id, profile))
+    say(f"running `{command}` on {instance_id}" if command else f"session on {instance_id} (exit the shell to end it)")
+    return run(session_command(str(outputs["region"]), instance_id, profile, command))

@@ -1,156 +1,80 @@
-"""Asleep, awake, and awake just for a session: a stack's state changed through Pulumi's Automation API.
+"""Asleep, awake, and awake for a session: a stack's state, kept with the deployed stack, changed through Pulumi's
+Automation API.
 
-A stack is in one of these states, each set by config and reached by an ordinary `pulumi up` (so `pulumi preview`
-shows every change first):
+The state is the stack's `state` output, in its backend: program/config.py reads it back on every run, so every
+clone, CI job and the nightly workflow see one answer, and a plain `pulumi up` or `preview` keeps it. A move is one
+`pulumi up` with AIRGAP_MOVE_TO set for that run only (so `pulumi preview` shows what a move would do):
 
-    asleep              airgap:asleep=true   no interface endpoint, host stopped, bastion at 0 tasks
-    awake, bastion off    asleep=false, bastion=off      endpoints for the host only
-    awake, bastion parked asleep=false, bastion=parked   all endpoints; the service at 0, unparked for sessions
-    awake, bastion on     asleep=false, bastion=on       all endpoints; one task all the time
+    asleep            no interface endpoint, host stopped, bastion at 0 tasks; data kept
+    awake             as airgap:bastion says, until someone runs `sleep`
+    awake-on-demand   woken by a session: the last session to end (or the nightly sleep) puts it back to sleep
 
-`sleep` and `wake` move a stack between asleep and awake. `session` and `bastion forward` move it to what the
-session needs (awake; for forward, a bastion at least parked), run the session, and move it back to the state they
-found — unless told to stay awake. Each move is one `pulumi up` of the project directory's program with the changed
-config, its progress streamed with the elapsed time.
-
-Ctrl-C: the `pulumi` process runs in a session of its own, so the terminal's Ctrl-C reaches only this process, which
-passes exactly one interrupt on. Pulumi then cancels gracefully — operations in flight finish and are recorded, none
-is abandoned half-done — and the state file stays consistent. A second Ctrl-C is not passed on (Pulumi would then
-terminate at once and could leave pending operations for `pulumi refresh` to sort out). After an interrupted wake,
-or a session that ends, the stack is moved back; whatever happens, the last line says which state it is in and, if
-it is between states, the one command that finishes the move.
+Before a stack goes back to sleep, Session Manager is asked who else is connected (ops/leases.py): while another
+session is active the stack stays awake, and the tool says who holds it. A stack locked by another update (another
+operator's move, a `pulumi up`) is waited on with progress, for at most LOCK_WAIT_SECONDS. Ctrl-C reaches `pulumi`
+once (ops/graceful.py); the last line always says which state the stack is in and, if it is between states, the one
+command that finishes the move.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from ops.bastion import OpsError
+from ops.backend import passphrase_problem
+from ops.errors import OpsError
+from program.contract import MOVE_VARIABLE, Out, StackState
 
 ROOT = Path(__file__).resolve().parent.parent
-ASLEEP = "airgap:asleep"
-BASTION = "airgap:bastion"
-
-
-@dataclass(frozen=True)
-class State:
-    asleep: bool
-    bastion: str  # off | parked | on
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, str]) -> State:
-        return cls(asleep=str(config.get(ASLEEP, "false")).lower() == "true",
-                   bastion=str(config.get(BASTION, "parked")))
-
-    def config(self) -> dict[str, str]:
-        return {ASLEEP: "true" if self.asleep else "false", BASTION: self.bastion}
-
-    def __str__(self) -> str:
-        return "asleep" if self.asleep else f"awake, bastion {self.bastion}"
-
-
-def for_host_session(found: State) -> State:
-    """What a session on the SSM host needs: the stack awake (the bastion as it was)."""
-    return replace(found, asleep=False)
-
-
-def for_forward(found: State) -> State:
-    """What a forward through the bastion needs: awake, with a bastion service (parked is enough: forward unparks)."""
-    return State(asleep=False, bastion="parked" if found.bastion == "off" else found.bastion)
+# A wake's worst case by the provider's limits (an endpoint's create, then the host's start: 10 min each,
+# terraform-provider-aws vpc_endpoint.go and ec2_instance_state.go): a lock held longer is not a move.
+LOCK_WAIT_SECONDS = 1200.0
+LOCK_POLL_SECONDS = 15.0
 
 
 class Stack(Protocol):
     """What this module uses of `pulumi.automation.Stack`."""
 
     name: str
+    workspace: Any
 
     def get_all_config(self) -> Mapping[str, Any]: ...
-    def set_config(self, key: str, value: Any, *, path: bool = False) -> None: ...
     def up(self, **kwargs: Any) -> Any: ...
     def outputs(self) -> Mapping[str, Any]: ...
 
 
-def _graceful_command() -> Any:
-    """A `PulumiCommand` whose `pulumi` runs in its own session, with Ctrl-C passed on once (see the module doc)."""
-    from pulumi.automation import CommandResult, PulumiCommand
-    from pulumi.automation.errors import create_command_error
-
-    class GracefulCommand(PulumiCommand):
-        def run(self, args: list[str], cwd: str, additional_env: Mapping[str, str],
-                on_output: Callable[[str], Any] | None = None,
-                on_error: Callable[[str], Any] | None = None) -> CommandResult:
-            if "--non-interactive" not in args:
-                args = ["--non-interactive", *args]
-            env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"}
-            process = subprocess.Popen([self.command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       cwd=cwd, env=env, encoding="utf-8", start_new_session=True)
-            chunks: dict[str, list[str]] = {"out": [], "err": []}
-
-            def pump(stream: Any, key: str, callback: Callable[[str], Any] | None) -> None:
-                for line in iter(stream.readline, ""):
-                    chunks[key].append(line.rstrip())
-                    if callback:
-                        callback(line.rstrip())
-                stream.close()
-
-            readers = [threading.Thread(target=pump, args=(process.stdout, "out", on_output), daemon=True),
-                       threading.Thread(target=pump, args=(process.stderr, "err", on_error), daemon=True)]
-            for reader in readers:
-                reader.start()
-            interrupted = False
-            while True:
-                try:
-                    process.wait()
-                    break
-                except KeyboardInterrupt:
-                    if not interrupted:
-                        interrupted = True
-                        process.send_signal(signal.SIGINT)
-                        print("airgap: Ctrl-C: pulumi is cancelling — operations in flight finish and are recorded",
-                              flush=True)
-                    else:
-                        print("airgap: still waiting for pulumi to finish cancelling (a second interrupt is not "
-                              "passed on: it could leave operations half-done)", flush=True)
-            for reader in readers:
-                reader.join()
-            result = CommandResult(stdout="\n".join(chunks["out"]), stderr="\n".join(chunks["err"]),
-                                   code=process.returncode)
-            if interrupted:
-                raise KeyboardInterrupt
-            if process.returncode != 0:
-                raise create_command_error(result)
-            return result
-
-    return GracefulCommand()
-
-
-def open_stack(name: str, work_dir: Path = ROOT) -> Stack:
-    """Select `name` in the project directory's Pulumi project (Pulumi.yaml there), with its own backend login."""
+def open_stack(name: str, work_dir: Path | None = None, profile: str | None = None,
+               env: Mapping[str, str] = os.environ) -> Stack:
+    """Select `name` in the project directory's Pulumi project, with the backend the CLI is logged in to. With a
+    profile, every `pulumi` run gets AWS_PROFILE, so the provider uses the same credentials as the AWS calls."""
     from pulumi import automation
 
+    from ops.graceful import graceful_command
+
+    work_dir = work_dir or ROOT
+    problem = passphrase_problem(name, work_dir, env)
+    if problem is not None:
+        raise OpsError(problem)
     try:
-        command = _graceful_command()
+        command = graceful_command()
     except FileNotFoundError as err:
         raise OpsError("the pulumi CLI is not installed (https://www.pulumi.com/docs/install/): sleep, wake and "
                        "on-demand sessions drive `pulumi up`") from err
+    options = automation.LocalWorkspaceOptions(pulumi_command=command,
+                                               env_vars={"AWS_PROFILE": profile} if profile else {})
     try:
-        return automation.select_stack(stack_name=name, work_dir=str(work_dir),
-                                       opts=automation.LocalWorkspaceOptions(pulumi_command=command))
+        return automation.select_stack(stack_name=name, work_dir=str(work_dir), opts=options)
     except automation.errors.StackNotFoundError as err:
         raise OpsError(f"no stack {name!r} in this project's backend: `pulumi stack ls` lists them") from err
     except automation.errors.CommandError as err:
-        raise OpsError(f"pulumi could not select stack {name!r}: {_first_error(err)}") from err
+        raise OpsError(f"pulumi could not select stack {name!r}: {first_error(err)}") from err
 
 
-def _first_error(err: Exception) -> str:
+def first_error(err: Exception) -> str:
     """The CLI's own error line, out of a CommandError's " code: / stdout: / stderr:" text."""
     lines = [line.strip().removeprefix("stderr:").strip() for line in str(err).splitlines()]
     lines = [line for line in lines if line]
@@ -172,16 +96,27 @@ def network_stack(stack: Stack) -> str | None:
     return config(stack).get("airgap:networkStack") or None
 
 
-def current_state(stack: Stack) -> State:
-    return State.from_config(config(stack))
-
-
 def plain_outputs(stack: Stack) -> dict[str, Any]:
     return {k: getattr(v, "value", v) for k, v in stack.outputs().items()}
 
 
+def deployed(stack: Stack) -> tuple[StackState, dict[str, Any]]:
+    """The state the stack is in, as its backend records it, and its outputs."""
+    outputs = plain_outputs(stack)
+    found = outputs.get(Out.STATE)
+    if found is None:
+        raise OpsError(f"stack {stack.name} has no deployment yet (no `{Out.STATE}` output): `pulumi up --stack "
+                       f"{stack.name}` first")
+    try:
+        return StackState(str(found)), outputs
+    except ValueError:
+        raise OpsError(f"stack {stack.name} reports state {found!r}, not one of {StackState.forms()}: `pulumi up "
+                       f"--stack {stack.name}` with this version of the program") from None
+
+
 class Progress:
-    """Engine events as one line per resource step, with the time since the `up` began."""
+    """Engine events as one line per resource step, with the time since the move began; what changed, for the
+    last line."""
 
     VERBS: ClassVar[dict[str, tuple[str, str]]] = {
         "create": ("creating", "created"), "delete": ("deleting", "deleted"), "update": ("updating", "updated"),
@@ -189,7 +124,8 @@ class Progress:
 
     def __init__(self, say: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
         self.say, self.clock, self.started = say, clock, clock()
-        self.done = 0
+        self.done: list[tuple[str, str]] = []  # (op, type token)
+        self.lock_noticed: float | None = None  # when the wait for a lock was last reported
 
     def stamp(self) -> str:
         seconds = int(self.clock() - self.started)
@@ -203,94 +139,74 @@ class Progress:
             if op in self.VERBS:
                 what = f"{step.type.rsplit(':', 1)[-1]} {step.urn.rsplit('::', 1)[-1]}"
                 if out is not None:
-                    self.done += 1
+                    self.done.append((op, step.type))
                 self.say(f"{self.stamp()} {self.VERBS[op][1 if out is not None else 0]} {what}")
         diagnostic = getattr(event, "diagnostic_event", None)
         if diagnostic is not None and diagnostic.severity == "error":
             self.say(f"{self.stamp()} error: {diagnostic.message.strip()}")
 
+    def stopped(self) -> str:
+        """What a move to sleep stopped or removed, in words."""
+        kinds = {t.rsplit(":", 1)[-1] for op, t in self.done if op == "update"}
+        endpoints = sum(1 for op, t in self.done if op == "delete" and t.endswith(":VpcEndpoint"))
+        parts = [*(["the SSM host"] if "InstanceState" in kinds else []),
+                 *(["the bastion's tasks"] if "Service" in kinds else [])]
+        words = [f"stopped {' and '.join(parts)}"] if parts else []
+        words += [f"removed {endpoints} interface endpoint{'s' * (endpoints != 1)}"] if endpoints else []
+        return "; ".join(words) or "nothing was running"
 
-def move(stack: Stack, found: State, wanted: State, say: Callable[[str], None],
-         clock: Callable[[], float] = time.monotonic) -> None:
-    """Set the config keys that differ and run one `pulumi up`. Raises OpsError if the up fails and lets a
+
+def move(stack: Stack, to: StackState, say: Callable[[str], None], *, found: StackState | None = None,
+         refresh: bool = False, clock: Callable[[], float] = time.monotonic,
+         sleep: Callable[[float], None] = time.sleep) -> Progress:
+    """One `pulumi up` that moves the stack to `to` (refreshed first: a move to sleep must also stop what was
+    started outside Pulumi, which a plain up would not see). Raises OpsError if the up fails, and lets a
     KeyboardInterrupt through once pulumi has stopped."""
-    from pulumi.automation import ConfigValue
-    from pulumi.automation.errors import CommandError
+    from pulumi.automation.errors import CommandError, ConcurrentUpdateError
 
-    for key, value in wanted.config().items():
-        if found.config()[key] != value:
-            stack.set_config(key, ConfigValue(value=value))
     progress = Progress(say, clock)
-    say(f"stack {stack.name}: {found} -> {wanted}: pulumi up")
+    say(f"stack {stack.name}: {found.words + ' -> ' if found else ''}{to.words}: pulumi up"
+        + (" --refresh" if refresh else ""))
+    env = stack.workspace.env_vars
+    env[MOVE_VARIABLE] = to.value
     try:
-        stack.up(on_event=progress, color="never")
-    except CommandError as err:
-        raise OpsError(f"`pulumi up --stack {stack.name}` failed after {progress.stamp()[1:-1]}: "
-                       f"{_first_error(err)}") from err
-    say(f"{progress.stamp()} stack {stack.name} is {wanted} ({progress.done} changes)")
+        while True:
+            try:
+                stack.up(on_event=progress, color="never", refresh=refresh)
+                break
+            except ConcurrentUpdateError as err:
+                _wait_for_lock(stack.name, err, progress, clock, sleep)
+            except CommandError as err:
+                raise OpsError(f"`pulumi up --stack {stack.name}` failed after {progress.stamp()[1:-1]}: "
+                               f"{first_error(err)}") from err
+    finally:
+        env.pop(MOVE_VARIABLE, None)
+    say(f"{progress.stamp()} stack {stack.name} is {to.words} ({len(progress.done)} changes)")
+    return progress
 
 
-def settle(stack: Stack, target: State, say: Callable[[str], None],
-           clock: Callable[[], float] = time.monotonic) -> int:
-    """`sleep` / `wake`: move the stack to `target` (asleep or awake with its bastion mode) from wherever it is."""
-    found = current_state(stack)
-    if found == target:
-        # Still an up: a previous interrupted move may have left resources between states.
-        say(f"stack {stack.name} is set to {found}; running pulumi up to make sure nothing is left between states")
-    try:
-        move(stack, found, target, say, clock)
-    except KeyboardInterrupt:
-        say(between(stack.name, target))
-        return 130
-    return 0
+def _wait_for_lock(name: str, err: Exception, progress: Progress, clock: Callable[[], float],
+                   sleep: Callable[[float], None]) -> None:
+    """Another update holds the stack (pulumi fails at once rather than wait: pkg/backend/diy/lock.go, and a 409 from
+    Pulumi Cloud). Wait for it, saying so, up to LOCK_WAIT_SECONDS from the start of this move."""
+    lines = [line.strip() for line in str(err).splitlines()]
+    holder = next((line.split(": ", 1)[-1] for line in lines if "created by" in line), "another update")
+    waited = clock() - progress.started
+    if waited >= LOCK_WAIT_SECONDS:
+        raise OpsError(f"stack {name} is still locked after {LOCK_WAIT_SECONDS / 60:g} min ({holder}). If no update is "
+                       f"running any more (a crashed one leaves its lock), `pulumi cancel --stack {name}` removes it")
+    if progress.lock_noticed is None or clock() - progress.lock_noticed >= 60:
+        progress.lock_noticed = clock()
+        progress.say(f"{progress.stamp()} stack {name} is locked by another update ({holder}); waiting, up to "
+                     f"{LOCK_WAIT_SECONDS / 60:g} min")
+    sleep(LOCK_POLL_SECONDS)
 
 
-def between(name: str, target: State) -> str:
+def between(name: str, target: StackState) -> str:
     verb = "sleep" if target.asleep else "wake"
-    return (f"stack {name} is between states: its config says {target}, but the last pulumi up was interrupted. "
+    return (f"stack {name} is between states: the last pulumi up towards {target.words} was interrupted. "
             f"`python3 dev.py {verb} --stack {name}` finishes it")
 
 
-def hold(stack: Stack, need: Callable[[State], State], body: Callable[[dict[str, Any]], int], *,
-         stay_awake: bool = False, say: Callable[[str], None] = print,
-         clock: Callable[[], float] = time.monotonic, before: Callable[[], None] | None = None) -> int:
-    """Move the stack to what `body` needs, run it with the stack's outputs, and move it back to the state it was
-    found in (unless `stay_awake`, and only if the move there completed). Ctrl-C anywhere ends here too.
-    `before` checks what can be checked without AWS resources (tools, credentials) before anything is woken."""
-    if before is not None:
-        before()
-    found = current_state(stack)
-    wanted = need(found)
-    now: State | None = found  # None: between states
-    target = found
-    code, error = 1, None
-    try:
-        if wanted != found:
-            target, now = wanted, None
-            move(stack, found, wanted, say, clock)
-            now = wanted
-        code = body(plain_outputs(stack))
-    except KeyboardInterrupt:
-        say("airgap: interrupted")
-        code = 130
-    except Exception as err:  # an OpsError or an AWS error: the stack goes back all the same
-        error = err
-    if now != found and (now is None or not stay_awake):
-        target = found
-        try:
-            move(stack, now or wanted, found, say, clock)
-            now = found
-        except KeyboardInterrupt:
-            now, code = None, 130
-        except Exception as err:
-            now, error = None, error or err
-    if now is None:
-        say(between(stack.name, target))
-    elif now == found:
-        say(f"stack {stack.name} is {now}, as it was found")
-    else:
-        say(f"stack {stack.name} stays {now} (--stay-awake): `python3 dev.py sleep --stack {stack.name}` when done "
-            "— awake, its endpoints bill every hour")
-    if error is not None:
-        raise error
-    return code
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import pulumi
 
@@ -30,8 +31,17 @@ from airgap.catalog import (
 from airgap.image_reference import FORM as IMAGE_FORM
 from airgap.image_reference import EcrImage, Reference
 from airgap.naming import PhysicalNames, name_problem
+from program.contract import MOVE_VARIABLE, Out, StackState
+from program.lookups import AwsLookups, NetworkOffer, ProviderLookups
 
 PROJECT = "airgap"
+# Keys older versions read, and what replaced them: reported by name instead of as unknown keys.
+RETIRED = {
+    "asleep": "no such key: whether a stack is asleep lives with the deployed stack, the same for every clone and "
+              "CI job. Remove it (`pulumi config rm airgap:asleep`); `python3 dev.py sleep|wake --stack <stack>` "
+              "move the stack",
+}
+ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
 
 KeyKind = Literal["string", "integer", "boolean", "string-list", "integer-list"]
 
@@ -52,7 +62,6 @@ KEYS: dict[str, Key] = {
     "endpoints": Key("string-list", []),
     "includeEc2Messages": Key("boolean", False),
     "s3Buckets": Key("string-list", []),
-    "asleep": Key("boolean", False),
     "role": Key("string", "all"),
     "networkStack": Key("string", ""),
     "ssmHost": Key("boolean", True),
@@ -87,64 +96,6 @@ def known_regions() -> tuple[str, ...]:
     import pulumi_aws
 
     return tuple(r.value for r in pulumi_aws.Region)
-
-
-@dataclass(frozen=True)
-class EndpointOffer:
-    """What AWS says of one interface endpoint service in the stack's region (ec2:DescribeVpcEndpointServices,
-    read through the provider's `aws.ec2.get_vpc_endpoint_service`)."""
-
-    zones: tuple[str, ...]  # AZ names, as this account names them, where the service has an endpoint
-    policy_supported: bool  # whether the endpoint accepts an endpoint policy
-
-
-@dataclass(frozen=True)
-class NetworkOffer:
-    """What a network stack (airgap:role network) offers the workload stacks that name it: its stack outputs."""
-
-    stack: str
-    region: str
-    vpc_id: str
-    vpc_cidr: str
-    subnets: Mapping[str, str]  # AZ -> isolated subnet id
-    endpoint_group_id: str
-    s3_prefix_list_id: str
-    endpoint_services: tuple[str, ...]  # the endpoints that exist now (an asleep network has only the gateway)
-    state: str
-
-    OUTPUTS = ("region", "vpcId", "vpcCidr", "subnetIdsByZone", "endpointGroupId", "s3PrefixListId",
-               "endpointServices", "state")
-
-    @classmethod
-    def read(cls, stack: str, outputs: Mapping[str, Any]) -> NetworkOffer | list[str]:
-        """The offer, or the outputs that are missing (a stack that is not a deployed airgap network stack)."""
-        missing = [k for k in cls.OUTPUTS if outputs.get(k) in (None, "")]
-        if missing:
-            return missing
-        return cls(stack, str(outputs["region"]), str(outputs["vpcId"]), str(outputs["vpcCidr"]),
-                   {str(k): str(v) for k, v in dict(outputs["subnetIdsByZone"]).items()},
-                   str(outputs["endpointGroupId"]), str(outputs["s3PrefixListId"]),
-                   tuple(str(s) for s in outputs["endpointServices"]), str(outputs["state"]))
-
-
-class AwsLookups(Protocol):
-    """The facts about the account and region that config validation needs from AWS (invokes, in `load`)."""
-
-    def zones(self) -> Sequence[str]:
-        """The region's AZs that need no opt-in."""
-        ...
-
-    def endpoint_service(self, service_name: str) -> EndpointOffer | None:
-        """The interface endpoint service `com.amazonaws.<region>.<name>`, or None where the region has none."""
-        ...
-
-    def account_id(self) -> str:
-        """The account the stack deploys into."""
-        ...
-
-    def network_outputs(self, stack: str) -> Mapping[str, Any]:
-        """The outputs of the network stack a workload stack names (empty if it has none)."""
-        ...
 
 
 class ConfigError(pulumi.RunError):
@@ -185,7 +136,7 @@ class Settings:
     role: Role
     network: NetworkOffer | None
     # Asleep: no interface endpoint, the host stopped, the bastion at 0; data and the (free) S3 gateway kept.
-    asleep: bool
+    state: StackState
     ssm_host: bool
     ssm_host_instance_type: str
     file_share: bool
@@ -196,6 +147,8 @@ class Settings:
     bastion_image_source: str
     bastion_forward_ports: tuple[int, ...]
     exec_kms: bool
+    # Create ECS's service-linked role: the account lacks it (it never used ECS), or this stack created it before.
+    ecs_service_linked_role: bool
     log_retention_days: int
     flow_logs: bool
     flow_log_traffic: str
@@ -207,6 +160,10 @@ class Settings:
         so adding or removing an AZ never renumbers (and so never replaces) the others."""
         slot = _zone_slot(zone)
         return list(self.vpc_cidr.subnets(new_prefix=self.subnet_prefix_length))[slot]
+
+    @property
+    def asleep(self) -> bool:
+        return self.state.asleep
 
     @property
     def endpoints_present(self) -> tuple[str, ...]:
@@ -313,10 +270,14 @@ def parse(
     project: str = PROJECT,
     region: str | None,
     aws: AwsLookups,
+    move: str | None = None,
 ) -> Settings:
-    """Validate raw config strings (as `pulumi.Config.get` returns them) into `Settings`."""
+    """Validate raw config strings (as `pulumi.Config.get` returns them) into `Settings`. `move` is a state change
+    asked for this one run (the ops commands set it in the environment); None keeps the deployed state."""
     p = _Problems()
-    for key in sorted(set(raw) - set(KEYS)):
+    for key in sorted(set(raw) & set(RETIRED)):
+        p.bad(f"{PROJECT}:{key}", raw[key], RETIRED[key])
+    for key in sorted(set(raw) - set(KEYS) - set(RETIRED)):
         close = difflib.get_close_matches(key, KEYS, n=1)
         hint = f'; did you mean "{PROJECT}:{close[0]}"?' if close else f" ({', '.join(KEYS)})"
         p.bad(f"{PROJECT}:{key}", raw[key], f"one of the declared keys{hint}")
@@ -328,6 +289,7 @@ def parse(
             p.items.append(f"{problem}. Fix: "
                            + ("`pulumi stack rename <new-name>`" if what == "stack name" else "rename the project"))
     region_ok = _region_problem(region, p)
+    moved = _move(move, p)
 
     vpc = None
     if ok["vpcCidr"]:
@@ -479,8 +441,9 @@ def parse(
 
     # Only now: AWS (and for a workload stack, the network stack) is asked, with the stack's credentials.
     assert vpc is not None and prefix is not None and region is not None
-    offer = _network_offer(network_stack, region, needed, v["asleep"] is True, aws, p) \
-        if role == "workloads" else None
+    deployed = aws.own_outputs()
+    state = moved or _deployed_state(deployed, p)
+    offer = _network_offer(network_stack, region, needed, state.asleep, aws, p) if role == "workloads" else None
     if p.items:
         raise ConfigError(p.items)
     available = sorted(offer.subnets) if offer is not None else sorted(aws.zones())
@@ -528,7 +491,7 @@ def parse(
         endpoints_overridden=overridden,
         include_ec2_messages=v["includeEc2Messages"],
         s3_buckets=tuple(v["s3Buckets"]),
-        asleep=v["asleep"],
+        state=state,
         role=role,
         network=offer,
         ssm_host=v["ssmHost"],
@@ -541,6 +504,8 @@ def parse(
         bastion_image_source=source,
         bastion_forward_ports=tuple(ports),
         exec_kms=v["execKms"],
+        ecs_service_linked_role=v["bastion"] != "off" and role != "network" and (
+            deployed.get(Out.ECS_SERVICE_LINKED_ROLE) == "created" or not aws.role_exists(ECS_SERVICE_LINKED_ROLE)),
         log_retention_days=v["logRetentionDays"],
         flow_logs=v["flowLogs"],
         flow_log_traffic=v["flowLogTraffic"],
@@ -567,12 +532,47 @@ def _network_offer(stack: str, region: str, needed: Sequence[str], asleep: bool,
         p.bad("airgap:networkStack", stack, f"a network in this stack's region {region} (it is in {offer.region})")
         return None
     missing = [n for n in needed if n not in offer.endpoint_services]
-    if missing and not asleep:
-        hint = (f"it is asleep: `python3 dev.py wake --stack {stack}`" if offer.state == "asleep" else
-                f"add them to its airgap:endpoints (or leave that empty) and `pulumi up --stack {stack}`")
+    # An asleep network offers only the gateway; its endpoints come back when it wakes, so that is reported by the
+    # program (`network_asleep`), not refused: previews of its workload stacks pass while it sleeps.
+    if missing and not asleep and offer.state != StackState.ASLEEP:
         p.bad("airgap:networkStack", stack, f"a network stack that offers every endpoint this stack's workloads "
-              f"need; it lacks {', '.join(missing)} ({hint})")
+              f"need; it lacks {', '.join(missing)} (add them to its airgap:endpoints, or leave that empty, and "
+              f"`pulumi up --stack {stack}`)")
     return offer
+
+
+def network_asleep(settings: Settings) -> str | None:
+    """What to tell the user of a workload stack that is awake on an asleep network: its workloads cannot reach AWS
+    until the network wakes."""
+    offer = settings.network
+    if offer is None or settings.asleep or offer.state != StackState.ASLEEP:
+        return None
+    return (f"network asleep: network stack {offer.stack} is asleep, so this stack's workloads cannot reach AWS "
+            f"until it wakes (`python3 dev.py wake --stack {settings.stack}` wakes {offer.stack} first)")
+
+
+def _move(move: str | None, p: _Problems) -> StackState | None:
+    if move is None:
+        return None
+    try:
+        return StackState(move)
+    except ValueError:
+        p.bad(MOVE_VARIABLE, move, f"one of {StackState.forms()}, or unset to keep the deployed state (the ops "
+              "commands set it for one `pulumi up`)")
+        return None
+
+
+def _deployed_state(outputs: Mapping[str, Any], p: _Problems) -> StackState:
+    """The state the stack was last deployed in; a stack never deployed starts awake."""
+    found = outputs.get(Out.STATE)
+    if found is None:
+        return StackState.AWAKE
+    try:
+        return StackState(str(found))
+    except ValueError:
+        p.bad(f"stack output {Out.STATE}", found, f"one of {StackState.forms()} (set {MOVE_VARIABLE} to one of "
+              "them for the next `pulumi up`)")
+        return StackState.AWAKE
 
 
 def _resolve_zones(count: int, available: Sequence[str], p: _Problems) -> tuple[str, ...]:
@@ -623,43 +623,5 @@ def load() -> Settings:
         if full.startswith(prefix) and full[len(prefix):] not in KEYS:
             raw[full[len(prefix):]] = str(value)
     return parse(raw, stack=pulumi.get_stack(), project=pulumi.get_project(),
-                 region=pulumi.Config("aws").get("region"), aws=_ProviderLookups())
-
-
-class _ProviderLookups:
-    """`AwsLookups` through the provider's invokes: in a real preview they ask AWS with the stack's credentials."""
-
-    def zones(self) -> Sequence[str]:
-        import pulumi_aws as aws
-
-        # Only zones that need no opt-in: Local and Wavelength Zones have no Fargate, EFS or most endpoints.
-        found = aws.get_availability_zones(
-            state="available",
-            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-        )
-        return found.names
-
-    def endpoint_service(self, service_name: str) -> EndpointOffer | None:
-        import pulumi_aws as aws
-
-        try:
-            found = aws.ec2.get_vpc_endpoint_service(service_name=service_name, service_type="Interface")
-        except Exception as err:
-            # The provider's data source fails with "no matching EC2 VPC Endpoint Service found" when the region
-            # has no such service; anything else (credentials, throttling) is not ours to hide.
-            if "no matching" in str(err).lower():
-                return None
-            raise
-        return EndpointOffer(tuple(found.availability_zones), bool(found.vpc_endpoint_policy_supported))
-
-    def account_id(self) -> str:
-        import pulumi_aws as aws
-
-        return aws.get_caller_identity().account_id
-
-    def network_outputs(self, stack: str) -> Mapping[str, Any]:
-        # The engine's built-in provider answers this invoke with the named stack's outputs, the same read a
-        # StackReference makes (pulumi/pulumi, pkg/resource/deploy/builtins.go: "pulumi:pulumi:readStackOutputs");
-        # as an invoke it returns them here, in order, before anything is registered.
-        found = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": stack})
-        return dict((found.value or {}).get("outputs") or {})
+                 region=pulumi.Config("aws").get("region"), aws=ProviderLookups(),
+                 move=os.environ.get(MOVE_VARIABLE) or None)

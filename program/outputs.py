@@ -1,6 +1,6 @@
 """The stack's outputs: what operators, `dev.py` and workload stacks read from a deployed stack.
 
-A network (roles all and network) exports what a workload stack needs to run on it (config.py: NetworkOffer reads
+A network (roles all and network) exports what a workload stack needs to run on it (lookups.py: NetworkOffer reads
 exactly these); workloads export how to reach them.
 """
 
@@ -15,14 +15,19 @@ from airgap.file_share import FileShare
 from airgap.flow_logs import VpcFlowLogs
 from airgap.network import Network, PrivateNetwork
 from airgap.ssm_host import SsmHost
-from program.config import Settings
+from program.config import Settings, network_asleep
+from program.contract import Out
 
 
-def export_state(settings: Settings) -> None:
-    pulumi.export("region", settings.region)
-    # awake or asleep (airgap:asleep): what `dev.py session`, `bastion forward`, `sleep` and `wake` start from.
-    pulumi.export("state", "asleep" if settings.asleep else "awake")
-    pulumi.export("role", settings.role)
+def export_state(settings: Settings, ecs_role: pulumi.Resource | None) -> None:
+    pulumi.export(Out.REGION, settings.region)
+    # Where the stack's state lives: the next `pulumi up` from any clone reads it back (config.py: own_outputs).
+    pulumi.export(Out.STATE, settings.state.value)
+    pulumi.export(Out.ROLE, settings.role)
+    if ecs_role is not None:
+        pulumi.export(Out.ECS_SERVICE_LINKED_ROLE, "created")
+    if (warning := network_asleep(settings)) is not None:
+        pulumi.log.warn(warning)
 
 
 def export_network(settings: Settings, network: PrivateNetwork, endpoints: VpcEndpoints,

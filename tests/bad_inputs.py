@@ -88,7 +88,7 @@ BAD_INPUTS: list[Bad] = [
     Bad("config", "airgap:ssmHostInstanceType", "m5.24xlarge", "one of t4g.nano"),
     Bad("config", "airgap:ssmHostInstanceType", "t4g.Micro", "one of t4g.nano"),
     Bad("config", "airgap:fileShare", "1", "true or false"),
-    Bad("config", "airgap:asleep", "yes", "true or false"),
+    Bad("config", "airgap:asleep", "true", "no such key: whether a stack is asleep lives with the deployed stack"),
     Bad("config", "airgap:role", "app", '"all" (network and workloads in this stack)'),
     Bad("config", "airgap:networkStack", '""', "the network stack to run on", {"role": "workloads"}),
     Bad("config", "airgap:networkStack", "net", '"" unless airgap:role is "workloads"'),

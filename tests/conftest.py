@@ -13,15 +13,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "policy"))
 
+from fake_ops import fake  # noqa: E402, F401 - the fake `pulumi` CLI, a fixture for the ops tests
+
 from offline.harness import MODES, Capture, capture  # noqa: E402
 
 _cache: dict[str, Capture] = {}
 
 
-def captured(stack: str = "dev", mode: str = "preview", **overrides: object) -> Capture:
-    key = json.dumps([stack, mode, overrides], sort_keys=True)
+def captured(stack: str = "dev", mode: str = "preview", state: str | None = None, **overrides: object) -> Capture:
+    """The program run for `stack` with config `overrides`; `state` is the state the stack was last deployed in
+    (what a plain `pulumi up` keeps)."""
+    key = json.dumps([stack, mode, state, overrides], sort_keys=True)
     if key not in _cache:
-        _cache[key] = capture(stack, mode, overrides)  # type: ignore[arg-type]
+        deployed = {"state": state} if state is not None else None
+        _cache[key] = capture(stack, mode, overrides, deployed=deployed)  # type: ignore[arg-type]
     return _cache[key]
 
 

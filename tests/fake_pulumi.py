@@ -2,9 +2,12 @@
 (version, stack select, config, up, stack output, stack history), their arguments, output and exit codes, and the
 engine events `up` streams (to an `--event-log` file, or over gRPC to `tcp://…` as CLIs after 3.205 do).
 
-Its "AWS" is a JSON world file: which interface endpoints exist, whether the host runs, the bastion's task count.
-`up` moves the world to what the stack's config says, one resource step at a time, as the engine orders them
-(creates and in-place updates in dependency order, deletes last). Knobs, from the environment:
+Per stack it keeps what the backend records (`recorded`: the resources as Pulumi last saw them, and the outputs,
+`state` among them) apart from what AWS has (`world`), so a change made outside Pulumi (a bastion unparked, a host
+started by hand) is drift that only `up --refresh` sees. `up` moves both to what the program would declare: the state
+is AIRGAP_MOVE_TO when set, else the recorded one (as program/config.py reads it back), one step at a time in the
+engine's order. A stack with a `lock` fails `up` at once with the self-managed backend's lock message. Knobs, from
+the environment:
 
     FAKE_PULUMI_STATE       the JSON file holding stacks, config, world, and every call made
     FAKE_PULUMI_VERSION     what `pulumi version` prints (default 3.272.0, which streams events over gRPC)
@@ -17,6 +20,9 @@ exits non-zero with "update canceled".
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import fcntl
 import json
 import os
 import queue
@@ -24,7 +30,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,22 +38,38 @@ STATE = Path(os.environ["FAKE_PULUMI_STATE"])
 HOST_ENDPOINTS = ["ssm", "ssmmessages"]
 BASTION_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs"]
 PROJECT = "airgap"
+MOVE = "AIRGAP_MOVE_TO"
+LOCKED = ("error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or "
+          "delete the lock file with `pulumi cancel`.\n  file:///backend/.pulumi/locks/{stack}/1.json: created by "
+          "{holder}")
 
 
-def load() -> dict[str, Any]:
-    return json.loads(STATE.read_text())
+@contextlib.contextmanager
+def transaction() -> Iterator[dict[str, Any]]:
+    """The state file, read and written under an exclusive lock: several fake CLIs may run at once."""
+    with open(f"{STATE}.lock", "a") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        state = json.loads(STATE.read_text())
+        yield state
+        STATE.write_text(json.dumps(state, indent=1))
 
 
-def save(state: dict[str, Any]) -> None:
-    STATE.write_text(json.dumps(state, indent=1))
+def mutate(change: Callable[[dict[str, Any]], Any]) -> Any:
+    with transaction() as state:
+        return change(state)
 
 
 def option(args: list[str], name: str) -> str | None:
     return args[args.index(name) + 1] if name in args else None
 
 
-def wanted_world(config: dict[str, str]) -> dict[str, Any]:
-    asleep = config.get("airgap:asleep", "false") == "true"
+def recorded(entry: dict[str, Any]) -> dict[str, Any]:
+    """What the backend records of the stack's resources: AWS as it was at the last up (or refresh)."""
+    return entry.setdefault("recorded", copy.deepcopy(entry["world"]))
+
+
+def wanted_world(config: dict[str, str], state: str) -> dict[str, Any]:
+    asleep = state == "asleep"
     bastion = config.get("airgap:bastion", "parked")
     role = config.get("airgap:role", "all")
     endpoints = [] if asleep or role == "workloads" else \
@@ -58,14 +80,18 @@ def wanted_world(config: dict[str, str]) -> dict[str, Any]:
             "bastion": None if bastion == "off" else (1 if bastion == "on" and not asleep else 0)}
 
 
-def outputs(stack: str, config: dict[str, str], world: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"region": config.get("aws:region", "ap-northeast-1"),
-                           "state": "asleep" if config.get("airgap:asleep") == "true" else "awake",
-                           "endpointServices": world["endpoints"]}
-    if world["host"] is not None:
-        out.update({"ssmHostInstanceId": "i-0123456789abcdef0", "ssmHostPrivateIp": "10.40.0.10"})
-    if world["bastion"] is not None:
+def outputs(stack: str, entry: dict[str, Any]) -> dict[str, Any]:
+    config, seen = entry["config"], recorded(entry)
+    role = config.get("airgap:role", "all")
+    out: dict[str, Any] = {"region": config.get("aws:region", "ap-northeast-1"), "role": role,
+                           "state": entry.get("state", "awake"), "endpointServices": seen["endpoints"]}
+    if role != "workloads":
+        out["vpcId"] = f"vpc-{stack}"
+    if seen["host"] is not None:
+        out.update({"ssmHostInstanceId": f"i-{stack}", "ssmHostPrivateIp": "10.40.0.10"})
+    if seen["bastion"] is not None:
         out.update({"bastionCluster": f"{PROJECT}-{stack}-bastion", "bastionService": f"{PROJECT}-{stack}-bastion",
+                    "bastionMode": config.get("airgap:bastion", "parked"),
                     "bastionTargets": [{"name": "ssm-host", "address": "10.40.0.10", "ports": [8080]}]})
     return out
 
@@ -147,30 +173,52 @@ class Cancel:
         cls.requested = True
 
 
-def up(stack: str, args: list[str], state: dict[str, Any]) -> int:
+def _begin(stack: str, args: list[str]) -> tuple[int, list[tuple[str, str, str, Any]]] | str:
+    """Take the stack's lock and plan the steps; or the lock holder, when another update has it."""
+    def begin(state: dict[str, Any]) -> tuple[int, list[tuple[str, str, str, Any]]] | str:
+        entry = state["stacks"][stack]
+        if entry.get("lock"):
+            return str(entry["lock"])
+        state["ups"] = state.get("ups", 0) + 1
+        entry["lock"] = f"fake-up-{state['ups']}@host (pid {os.getpid()})"
+        if "--refresh" in args:  # read AWS first: drift becomes what Pulumi knows
+            entry["recorded"] = copy.deepcopy(entry["world"])
+        entry["state"] = os.environ.get(MOVE) or entry.get("state", "awake")
+        return state["ups"], steps(recorded(entry), wanted_world(entry["config"], entry["state"]))
+    return mutate(begin)
+
+
+def up(stack: str, args: list[str]) -> int:
     signal.signal(signal.SIGINT, Cancel.on_sigint)
-    state["ups"] = state.get("ups", 0) + 1
-    number = state["ups"]
-    save(state)
+    begun = _begin(stack, args)
+    if isinstance(begun, str):
+        print(LOCKED.format(stack=stack, holder=begun), file=sys.stderr)
+        return 255
+    number, plan = begun
     interrupt = os.environ.get("FAKE_PULUMI_INTERRUPT", "")
     fail = os.environ.get("FAKE_PULUMI_FAIL", "")
-    config, world = state["stacks"][stack]["config"], state["stacks"][stack]["world"]
     events = Events(option(args, "--event-log"))
-    events.send({"preludeEvent": {"config": config}})
+    events.send({"preludeEvent": {"config": {}}})
     done = 0
-    for op, type_, name, change in steps(world, wanted_world(config)):
+
+    def finish(result: str) -> None:
+        def end(state: dict[str, Any]) -> None:
+            state["stacks"][stack].pop("lock", None)
+            state["stacks"][stack]["last"] = result
+        mutate(end)
+
+    for op, type_, name, change in plan:
         if fail and fail.split(":")[0] == str(number) and done == int(fail.split(":")[1]):
             events.send({"diagnosticEvent": {"severity": "error", "message": f"creating {name}: "
                                              "operation error EC2: CreateVpcEndpoint, api error Throttling"}})
-            save(state)
             events.close()
+            finish("failed")
             print(f"error: update failed: creating {name}: api error Throttling", file=sys.stderr)
             return 255
         urn = f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
         meta = {"op": op, "urn": urn, "type": type_, "provider": ""}
         events.send({"resourcePreEvent": {"metadata": meta}})
-        apply(world, change)
-        save(state)
+        mutate(lambda state, c=change: [apply(state["stacks"][stack][k], c) for k in ("world", "recorded")])
         events.send({"resOutputsEvent": {"metadata": meta}})
         done += 1
         if interrupt and interrupt.split(":")[0] == str(number) and done == int(interrupt.split(":")[1]):
@@ -183,8 +231,7 @@ def up(stack: str, args: list[str], state: dict[str, Any]) -> int:
             break
     events.send({"summaryEvent": {"resourceChanges": {"update": done}, "durationSeconds": 1}})
     events.close()
-    state["stacks"][stack]["last"] = "canceled" if Cancel.requested else "succeeded"
-    save(state)
+    finish("canceled" if Cancel.requested else "succeeded")
     if Cancel.requested:
         print("error: update canceled", file=sys.stderr)
         return 255
@@ -194,35 +241,32 @@ def up(stack: str, args: list[str], state: dict[str, Any]) -> int:
 
 def main(argv: list[str]) -> int:
     args = [a for a in argv if a != "--non-interactive"]
-    state = load()
-    state.setdefault("calls", []).append(args)
-    save(state)
+    mutate(lambda state: state.setdefault("calls", []).append(
+        {"args": args, "env": {k: os.environ[k] for k in (MOVE, "AWS_PROFILE") if k in os.environ}}))
     if args[:1] == ["version"]:
         print("v" + os.environ.get("FAKE_PULUMI_VERSION", "3.272.0"))
         return 0
     stack = option(args, "--stack")
-    if stack not in state["stacks"]:
+    stacks = mutate(lambda state: state["stacks"])
+    if stack not in stacks:
         print(f"error: no stack named '{stack}' found", file=sys.stderr)
         return 255
-    entry = state["stacks"][stack]
+    entry = stacks[stack]
     if args[:2] == ["stack", "select"]:
-        return 0
-    if args[:1] == ["config"] and len(args) > 1 and args[1] == "set":
-        entry["config"][args[2]] = args[args.index("--") + 1]
-        save(state)
         return 0
     if args[:1] == ["config"] and "--json" in args:
         print(json.dumps({k: {"value": v, "secret": False} for k, v in entry["config"].items()}))
         return 0
     if args[:1] == ["up"]:
-        return up(stack, args, state)
+        return up(stack, args)
     if args[:2] == ["stack", "output"]:
-        print(json.dumps(outputs(stack, entry["config"], entry["world"])))
+        print(json.dumps(outputs(stack, entry) if "state" in entry or "recorded" in entry else {}))
         return 0
     if args[:2] == ["stack", "history"]:
         now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
         print(json.dumps([{"kind": "update", "startTime": now, "endTime": now, "message": "", "environment": {},
-                           "config": {}, "result": entry.get("last", "succeeded"), "version": state["ups"]}]))
+                           "config": {}, "result": entry.get("last", "succeeded"),
+                           "version": mutate(lambda s: s.get("ups", 0))}]))
         return 0
     print(f"fake pulumi: unsupported command {args}", file=sys.stderr)
     return 2

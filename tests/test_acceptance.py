@@ -3,29 +3,42 @@ whatever fails and wherever (the live run itself is tests/test_acceptance_live.p
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from conftest import ROOT
 
-from ops.acceptance import AcceptanceError, Run, acceptance, config, cost_per_run, host_script
+from ops.acceptance import (
+    AcceptanceError,
+    Run,
+    acceptance,
+    config,
+    cost_per_run,
+    fence_problems,
+    fence_script,
+    host_script,
+    split_acceptance,
+)
 
 RUN = Run("0badcafe", "ap-northeast-1", 18080)
 OUTPUTS = {"ssmHostInstanceId": "i-0123", "bastionCluster": "airgap-acc-0badcafe-bastion",
-           "bastionService": "airgap-acc-0badcafe-bastion",
+           "bastionService": "airgap-acc-0badcafe-bastion", "vpcId": "vpc-0123",
            "fileShareArn": "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:file-system/fs-1",
            "flowLogBucket": "airgap-acc-0badcafe-flow-logs-0123"}
+FENCED = "000 internet=28 foreign-bucket=403"
 
 
 class World:
-    """Fakes for the stack, the cloud and the forward process, recording what happens in one list."""
+    """Fakes for the stack, the cloud, the ops CLI and the forward process, recording what happens in one list."""
 
     def __init__(self, fail_at: str | None = None, served: bytes = RUN.content.encode(), parked: bool = True,
-                 left: list[str] | None = None) -> None:
+                 left: list[str] | None = None, fence: str = FENCED, changes: dict[str, int] | None = None) -> None:
         self.events: list[str] = []
         self.fail_at, self.served, self.parked, self.left = fail_at, served, parked, left or []
+        self.fence, self.changes = fence, changes or {"same": 40}
         self.flow_problems: list[str] = []
+        self.asleep: list[str] = []
         self.config: dict[str, str] = {}
 
     def _maybe_fail(self, event: str) -> None:
@@ -39,6 +52,10 @@ class World:
 
     def up(self, *, on_output: Any) -> None:
         self._maybe_fail("up")
+
+    def preview_changes(self) -> dict[str, int]:
+        self.events.append("preview")
+        return self.changes
 
     def outputs(self) -> dict[str, Any]:
         return OUTPUTS
@@ -54,6 +71,9 @@ class World:
         self._maybe_fail("host-ready")
 
     def run_on_host(self, instance_id: str, script: str, timeout: float) -> str:
+        if "checkip" in script:
+            self._maybe_fail("fence")
+            return self.fence
         self._maybe_fail("write-file")
         return "served\n"
 
@@ -65,13 +85,26 @@ class World:
         self.events.append("flow-logs")
         return self.flow_problems
 
+    def asleep_problems(self, outputs: Mapping[str, Any]) -> list[str]:
+        self.events.append("check-asleep")
+        return self.asleep
+
+    def delete_task_definitions(self, run: Run) -> list[str]:
+        self.events.append("delete-task-definitions")
+        return []
+
     def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]:
         self.events.append(f"leftovers:{file_system_arn}")
         return self.left
 
+    # The ops CLI
+    def tool(self, *args: str) -> tuple[int, str]:
+        self._maybe_fail(f"tool-{args[0]}")
+        return 0, RUN.content if args[0] == "session" else ""
+
     # Forward
-    def start_forward(self, outputs: Path, run: Run) -> World:
-        assert outputs.exists()
+    def start_forward(self, outputs: Mapping[str, Any], run: Run) -> World:
+        assert outputs["bastionCluster"] == OUTPUTS["bastionCluster"]
         self._maybe_fail("forward-start")
         return self
 
@@ -93,28 +126,34 @@ class World:
 
 
 def go(world: World) -> Any:
-    return acceptance(RUN, world, world, world.start_forward, world.fetch, say=lambda _: None,
+    return acceptance(RUN, world, world, world.tool, world.start_forward, world.fetch, say=lambda _: None,
                       sleep=lambda _: None)
 
 
-def test_a_clean_run_goes_up_reads_the_file_through_forward_parks_destroys_and_finds_nothing_left() -> None:
+MAIN = ["up", "preview", "host-ready", "fence", "write-file", "tool-session", "forward-start", "forward-fetch",
+        "forward-fetch-interrupt", "forward-stop", "check-parked", "flow-logs", "tool-sleep", "check-asleep",
+        "tool-wake", "host-ready", "destroy", "remove", "delete-task-definitions",
+        f"leftovers:{OUTPUTS['fileShareArn']}"]
+
+
+def test_a_clean_run_does_every_step_in_order_and_finds_nothing_left() -> None:
     world = World()
     report = go(world)
-    assert world.events == ["up", "host-ready", "write-file", "forward-start", "forward-fetch",
-                            "forward-fetch-interrupt", "forward-stop", "check-parked", "flow-logs", "destroy", "remove",
-                            f"leftovers:{OUTPUTS['fileShareArn']}"]
+    assert world.events == MAIN
     assert report.leftovers == []
+    assert set(report.seconds) == {"up", "sleep", "wake", "agent back"}  # measured on the account, reported
     assert world.config["airgap:bastion"] == "parked"
     assert world.config["aws:defaultTags.tags.airgap-acceptance"] == RUN.run_id  # leftovers are found by this tag
 
 
-@pytest.mark.parametrize("fail_at", ["up", "host-ready", "write-file", "forward-start", "forward-fetch",
-                                     "forward-fetch-interrupt"])
+@pytest.mark.parametrize("fail_at", ["up", "host-ready", "fence", "write-file", "tool-session", "forward-start",
+                                     "forward-fetch", "forward-fetch-interrupt", "tool-sleep", "tool-wake"])
 def test_destroy_and_the_leftover_check_run_whatever_fails(fail_at: str) -> None:
     world = World(fail_at=fail_at)
     with pytest.raises((AcceptanceError, KeyboardInterrupt)):
         go(world)
-    assert world.events[-3:-1] == ["destroy", "remove"] and world.events[-1].startswith("leftovers:")
+    assert world.events[-4:-2] == ["destroy", "remove"] and world.events[-1].startswith("leftovers:")
+    assert "delete-task-definitions" in world.events
     if fail_at.startswith("forward-fetch"):
         assert "forward-stop" in world.events  # the session is ended (and parks) before destroy
 
@@ -136,12 +175,52 @@ def test_a_bastion_left_running_fails_the_run() -> None:
         go(World(parked=False))
 
 
+def test_a_second_preview_that_wants_changes_fails_the_run() -> None:
+    with pytest.raises(AcceptanceError, match=r"a second preview right after `up` wants changes: .*update"):
+        go(World(changes={"same": 39, "update": 1}))
+
+
+@pytest.mark.parametrize(("fence", "problem"), [
+    ("200 internet=0 foreign-bucket=403", "there is a route to the internet"),
+    ("000 internet=28 foreign-bucket=200", "a bucket outside the gateway policy answered '200', not 403"),
+])
+def test_a_hole_in_the_fence_fails_the_run(fence: str, problem: str) -> None:
+    with pytest.raises(AcceptanceError, match=problem):
+        go(World(fence=fence))
+    assert fence_problems(FENCED) == []
+
+
+def test_the_fence_script_asks_the_internet_and_a_bucket_the_gateway_does_not_name() -> None:
+    script = fence_script(RUN)
+    assert "https://checkip.amazonaws.com" in script
+    assert "amazoncloudwatch-agent-ap-northeast-1.s3.ap-northeast-1.amazonaws.com" in script
+
+
+def test_a_stack_that_does_not_sleep_in_aws_fails_the_run() -> None:
+    world = World()
+    world.asleep = ["the SSM host is running"]
+    with pytest.raises(AcceptanceError, match="asleep, but: the SSM host is running"):
+        go(world)
+    assert "destroy" in world.events
+
+
 def test_flow_logs_that_never_arrive_fail_the_run_and_still_destroy() -> None:
     world = World()
     world.flow_problems = ["no flow log records reached s3://b/AWSLogs/ within 1200 s"]
     with pytest.raises(AcceptanceError, match="no flow log records"):
         go(world)
     assert "destroy" in world.events
+
+
+def test_the_split_run_puts_both_to_sleep_previews_the_workloads_and_destroys_workloads_first() -> None:
+    net, app = World(), World()
+    cloud = World()
+    split_acceptance(RUN, net, app, cloud, cloud.tool, say=lambda _: None)
+    assert net.events == ["up", "preview", "destroy", "remove"]
+    assert app.events == ["up", "preview", "preview", "destroy", "remove"]  # the last preview: net asleep
+    assert cloud.events[:2] == ["host-ready", "tool-sleep"]
+    assert app.config["airgap:networkStack"] == "acc-0badcafe-net" and net.config["airgap:role"] == "network"
+    assert cloud.events.count("delete-task-definitions") == 2
 
 
 def test_the_flow_log_check_reads_the_bucket_and_its_policy(moto_env: None) -> None:
@@ -151,7 +230,7 @@ def test_the_flow_log_check_reads_the_bucket_and_its_policy(moto_env: None) -> N
     from moto import mock_aws
 
     from airgap.flow_logs import delivery_policy
-    from ops.acceptance import AwsCloud
+    from ops.acceptance_aws import AwsCloud
 
     with mock_aws():
         session = boto3.Session(region_name=RUN.region)
@@ -210,11 +289,14 @@ def moto_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
 
 
-def test_leftovers_are_found_by_tag_and_by_name(moto_env: None) -> None:
+def test_leftovers_are_found_by_tag_and_by_name_and_each_confirmed_by_its_service(moto_env: None) -> None:
+    """The tagging API lists deleted resources for hours: a tagged ARN counts only if its own service still has it."""
     import boto3
     from moto import mock_aws
 
-    from ops.acceptance import TAG, AwsCloud
+    from ops.acceptance import TAG
+    from ops.acceptance_aws import AwsCloud
+    from ops.leftovers import confirmed
 
     with mock_aws():
         session = boto3.Session(region_name=RUN.region)
@@ -231,3 +313,25 @@ def test_leftovers_are_found_by_tag_and_by_name(moto_env: None) -> None:
         assert "ECR repository airgap-acc-0badcafe/bastion" in found
         assert "log group /airgap-acc-0badcafe/bastion" in found
         assert "ECS cluster airgap-acc-0badcafe-bastion" in found
+        arn = f"arn:aws:ec2:{RUN.region}:123456789012:vpc/{vpc}"
+        assert confirmed(session, arn)
+        ec2.delete_vpc(VpcId=vpc)
+        assert not confirmed(session, arn)  # gone, whatever the tagging API still says
+        assert not confirmed(session, f"arn:aws:ecr:{RUN.region}:123456789012:repository/nosuch")
+
+
+def test_task_definitions_are_deleted_not_just_deregistered(moto_env: None) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from ops.acceptance_aws import AwsCloud
+
+    with mock_aws():
+        session = boto3.Session(region_name=RUN.region)
+        ecs = session.client("ecs")
+        family = RUN.names.name("bastion")
+        arn = ecs.register_task_definition(family=family, containerDefinitions=[
+            {"name": "bastion", "image": "x", "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
+        ecs.deregister_task_definition(taskDefinition=arn)  # what `pulumi destroy` does
+        cloud = AwsCloud(session, say=lambda _: None, sleep=lambda _: None)
+        assert cloud.delete_task_definitions(RUN) == [f"{family}:1"]

@@ -37,15 +37,31 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_a_fresh_stack_serves_a_file_from_its_share_through_forward_and_leaves_nothing() -> None:
+def test_a_fresh_stack_works_end_to_end_sleeps_and_wakes_and_leaves_nothing() -> None:
     import boto3
 
-    from ops.acceptance import AutomationStack, AwsCloud, ProcessForward, Run, acceptance, cost_per_run, fetch_url
+    from ops.acceptance import Run, acceptance, cost_per_run
+    from ops.acceptance_aws import AutomationStack, AwsCloud, ProcessForward, fetch_url, tool
 
     region = os.environ.get("AWS_REGION", "ap-northeast-1")
     run = Run.new(region, _free_port())
     usd, how = cost_per_run()
-    print(f"acceptance run {run.stack} in {region}: about ${usd:.2f} ({how})")
-    report = acceptance(run, AutomationStack(run), AwsCloud(boto3.Session(region_name=region)), ProcessForward,
-                        fetch_url)
+    print(f"acceptance run {run.stack} in {region}: about ${usd:.2f} for both runs ({how})")
+    report = acceptance(run, AutomationStack(run), AwsCloud(boto3.Session(region_name=region)), tool,
+                        ProcessForward, fetch_url)
+    print("measured on this account: " + ", ".join(f"{k} {v:.0f} s" for k, v in report.seconds.items()))
+    assert report.leftovers == []
+
+
+def test_a_workload_stack_on_a_network_stack_sleeps_with_it_and_previews_while_it_sleeps() -> None:
+    import boto3
+
+    from ops.acceptance import Run, split_acceptance
+    from ops.acceptance_aws import AutomationStack, AwsCloud, tool
+
+    region = os.environ.get("AWS_REGION", "ap-northeast-1")
+    run = Run.new(region, _free_port())
+    report = split_acceptance(run, AutomationStack(run.part("net")), AutomationStack(run.part("app")),
+                              AwsCloud(boto3.Session(region_name=region)), tool)
+    print("measured on this account: " + ", ".join(f"{k} {v:.0f} s" for k, v in report.seconds.items()))
     assert report.leftovers == []

@@ -14,7 +14,8 @@ from bad_inputs import BAD_INPUTS, Bad
 from conftest import ROOT
 
 from offline import plan
-from offline.harness import Registration, capture, load_yaml
+from offline.harness import Registration, capture
+from offline.stack_files import load_yaml
 from ops import __main__ as ops_cli
 from program.config import ConfigError
 
@@ -90,7 +91,7 @@ def test_a_bad_command_line_is_one_clear_error_and_exit_2(bad: Bad, tmp_path: Pa
     assert bad.fragment in err, err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
-    assert lines[-1].startswith(("airgap", "usage:", "python -m ops", "dev.py plan", "Fix ")) or len(lines) <= 4, err
+    assert lines[-1].startswith(("airgap", "usage:", "python3 dev.py", "dev.py plan", "Fix ")) or len(lines) <= 4, err
 
 
 def test_the_corpus_is_large_and_covers_every_key_and_every_entry() -> None:

@@ -8,9 +8,11 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from offline.harness import Registration, capture, stack_config
+from offline.harness import Registration, capture
+from offline.stack_files import stack_config
 from program import config
-from program.config import KEYS, ConfigError, EndpointOffer, parse
+from program.config import KEYS, ConfigError, parse
+from program.lookups import EndpointOffer
 
 ZONES = ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")
 
@@ -30,6 +32,12 @@ class FakeAws:
     def account_id(self) -> str:
         self.asked.append("account")
         return "123456789012"
+
+    def own_outputs(self) -> dict[str, object]:
+        return {}  # a stack never deployed
+
+    def role_exists(self, name: str) -> bool:
+        return True
 
     def endpoint_service(self, service_name: str) -> EndpointOffer | None:
         self.asked.append(service_name)

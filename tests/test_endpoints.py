@@ -31,6 +31,14 @@ def test_interface_endpoints_have_private_dns_and_only_the_endpoint_group(dev: C
         assert len(endpoint.inputs["securityGroupIds"]) == 1
 
 
+def test_an_interface_endpoint_is_replaced_delete_first_so_its_private_dns_name_is_free(dev: Capture) -> None:
+    """Create-before-delete would ask for a second endpoint with the same private DNS name while the first exists,
+    which CreateVpcEndpoint refuses; the gateway has no DNS name and keeps Pulumi's default order."""
+    for endpoint in endpoints(dev, "Interface").values():
+        assert endpoint.delete_before_replace, endpoint.name
+    assert not any(e.delete_before_replace for e in endpoints(dev, "Gateway").values())
+
+
 def test_service_names_are_in_the_stack_region(dev: Capture) -> None:
     for endpoint in dev.of_type(graph.ENDPOINT):
         assert endpoint.inputs["serviceName"].startswith(f"com.amazonaws.{dev.region}."), endpoint.name

@@ -1,5 +1,7 @@
 """The SSM host's first-boot script, run for real by bash with fake system commands at the process boundary.
 
+A "boot" is one run of the script, as cloud-init runs it at every boot (the user data's cloud-config says so).
+
 The script is the one the program puts in user data; only its five path assignments are pointed into a temporary
 directory. dnf, rpm, mount, mountpoint, swapon, mkswap, dd and sleep are small fakes that keep their state in files,
 so the tests can make dnf be OOM-killed (exit 137, as on a 512 MiB instance without swap) or a mount fail.
@@ -7,18 +9,23 @@ so the tests can make dnf be OOM-killed (exit 137, as on a 512 MiB instance with
 
 from __future__ import annotations
 
+import email
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from airgap.ssm_host import BOOT_STATUS, MOUNT_POINT, user_data
+from airgap.ssm_host import BOOT_STATUS, MOUNT_POINT, boot_script
+from offline.harness import Capture
 
 FAKES = {
     # dnf: fails (killed) while $state/dnf-failures says so, else installs.
     "dnf": 'n=$(cat "$STATE_DIR/dnf-failures" 2>/dev/null || echo 0)\n'
            'echo "dnf $*" >> "$STATE_DIR/calls"\n'
+           '[ -f "$STATE_DIR/dnf-hangs" ] && rm "$STATE_DIR/dnf-hangs" && exec /bin/sleep 60\n'
            'if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$STATE_DIR/dnf-failures"; echo Killed >&2; exit 137; fi\n'
            'touch "$STATE_DIR/efs-utils-installed"',
     "rpm": '[ -f "$STATE_DIR/efs-utils-installed" ]',
@@ -50,7 +57,7 @@ class Boot:
                       "SHARE": root / "mnt/share", "SWAPFILE": root / "swapfile", "CONSOLE": root / "console"}
         self.paths["FSTAB"].parent.mkdir(parents=True)
         self.paths["FSTAB"].write_text("UUID=root / xfs defaults 0 0\n")
-        script = user_data("fs-0123", "fsap-0456", memory_gib) if share else user_data(None, None, memory_gib)
+        script = boot_script("fs-0123", "fsap-0456", memory_gib) if share else boot_script(None, None, memory_gib)
         for var, real in (("STATUS", BOOT_STATUS), ("FSTAB", "/etc/fstab"), ("SHARE", MOUNT_POINT),
                           ("SWAPFILE", "/swapfile"), ("CONSOLE", "/dev/console")):
             assert f"\n{var}={real}\n" in script, var
@@ -61,6 +68,17 @@ class Boot:
 
     def run(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", str(self.script)], env=self.env, capture_output=True, text=True, timeout=60)
+
+    def stopped_during(self, marker: str) -> None:
+        """A boot the instance is stopped in the middle of: killed outright once `marker` appears in the calls."""
+        process = subprocess.Popen(["bash", str(self.script)], env=self.env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not any(marker in c for c in self.calls()):
+            assert time.monotonic() < deadline and process.poll() is None, "the boot never got there"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
     def status(self) -> str:
         return self.paths["STATUS"].read_text().strip()
@@ -141,9 +159,44 @@ def test_without_a_share_first_boot_still_reports(tmp_path: Path) -> None:
     assert boot.status() == "ok" and not [c for c in boot.calls() if c.startswith(("dnf", "mount"))]
 
 
-def test_the_program_puts_this_script_in_the_hosts_user_data(cap) -> None:
+def test_a_first_boot_stopped_halfway_is_finished_by_the_next_boot(tmp_path: Path) -> None:
+    """`dev.py sleep` right after the first `pulumi up` stops the host while dnf still runs. cloud-init has already
+    marked user data done by then; the every-boot cloud-config runs the script again at the next start."""
+    boot = Boot(tmp_path, memory_gib=0.5)
+    (boot.state / "dnf-hangs").write_text("")
+    boot.stopped_during("dnf install")
+    assert boot.status() == "running" and not (boot.state / "mounted").exists()
+    done = boot.run()  # the next boot
+    assert done.returncode == 0, done.stderr
+    assert boot.status() == "ok" and (boot.state / "mounted").exists()
+    share_lines = [line for line in boot.fstab() if " efs " in line]
+    assert len(share_lines) == 1
+
+
+def test_after_one_success_later_boots_end_at_once_and_say_so(tmp_path: Path) -> None:
+    boot = Boot(tmp_path, memory_gib=0.5)
+    assert boot.run().returncode == 0
+    calls = len(boot.calls())
+    assert boot.run().returncode == 0
+    assert len(boot.calls()) == calls
+    assert boot.paths["CONSOLE"].read_text().splitlines()[-1] == "airgap-first-boot: done (on an earlier boot)"
+
+
+def test_the_program_puts_this_script_in_the_hosts_user_data_to_run_at_every_boot(cap) -> None:
     run = cap("dev", "update")
     host = run.named("aws:ec2/instance:Instance", "ssm-host")
-    script = host.inputs["userData"]
+    message = email.message_from_string(host.inputs["userData"])
+    assert message.is_multipart() and message.get_content_type() == "multipart/mixed"
+    config, script = [part.get_payload() for part in message.get_payload()]
+    assert [part.get_content_type() for part in message.get_payload()] == ["text/cloud-config", "text/x-shellscript"]
+    assert config.startswith("#cloud-config\n") and "- [scripts-user, always]" in config
     assert script.startswith("#!/bin/bash\n") and f"STATUS={BOOT_STATUS}" in script
     assert "dnf install -y amazon-efs-utils" in script and "swapon" in script
+    assert script.strip() == boot_script(*_ids(run), 1).strip()
+
+
+def _ids(run: Capture) -> tuple[str, str]:
+    """The file system's and access point's ids, as the update run gave them."""
+    (fs,) = run.of_type("aws:efs/fileSystem:FileSystem")
+    (ap,) = run.of_type("aws:efs/accessPoint:AccessPoint")
+    return fs.id, ap.id

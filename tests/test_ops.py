@@ -18,10 +18,13 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from fake_ops import COLLEAGUE, FakeSessions
 from moto import mock_aws
 
 from ops import __main__ as cli
-from ops.bastion import ForwardOptions, OpsError, Stack, Target, forward, load_outputs, park, read_stack
+from ops.bastion import ForwardOptions, forward, park
+from ops.errors import OpsError
+from ops.outputs import Stack, Target, load_outputs, read_stack
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -145,15 +148,18 @@ def desired(fake: Ecs) -> int:
 STACK = read_stack("dev", OUTPUTS)
 
 
-def go(session: boto3.Session, park_after: bool = False, timeout: float = 1, stack: Stack = STACK, **kw: Any) -> int:
+def go(session: boto3.Session, park_after: bool = False, timeout: float = 1, stack: Stack = STACK,
+       sessions: FakeSessions | None = None, said: list[str] | None = None, **kw: Any) -> int:
     options = ForwardOptions(timeout=timeout, poll=0.01, park_after=park_after, **kw)
-    return forward(stack, session, options, say=lambda _: None, port_free=lambda _: True)
+    return forward(stack, session, options, say=said.append if said is not None else lambda _: None,
+                   port_free=lambda _: True, sessions=sessions or FakeSessions())
 
 
 def test_forward_unparks_waits_and_starts_the_port_forwarding_session(ecs, tools: Path) -> None:
     session, fake = ecs
     assert go(session) == 0
-    assert desired(fake) == 1
+    assert fake.client.list_tasks(cluster=CLUSTER)["taskArns"]  # unparked for the session
+    assert desired(fake) == 0  # and parked again: airgap:bastion says parked
     args = json.loads(tools.read_text())
     (task_arn,) = fake.client.list_tasks(cluster=CLUSTER)["taskArns"]
     task_id = task_arn.rsplit("/", 1)[-1]
@@ -172,7 +178,7 @@ def test_park_after_returns_the_service_to_zero(ecs, tools: Path) -> None:
 def test_park_sets_the_desired_count_to_zero(ecs) -> None:
     session, fake = ecs
     fake.client.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=1)
-    park(STACK, session, say=lambda _: None)
+    park(STACK, session, say=lambda _: None, sessions=FakeSessions())
     assert desired(fake) == 0
 
 
@@ -399,7 +405,7 @@ def with_source(registry: FakeRegistry) -> Stack:
 
 
 def test_forward_fills_a_missing_image_before_it_unparks(ecs, tools: Path, registry: FakeRegistry) -> None:
-    session, fake = ecs
+    session, _ = ecs
     stack = with_source(registry)
     target = empty_repository(session)
     present_at_unpark = []
@@ -407,7 +413,6 @@ def test_forward_fills_a_missing_image_before_it_unparks(ecs, tools: Path, regis
                               lambda **_: present_at_unpark.append(target.tagged("2023")))
     assert go(session, stack=stack) == 0
     assert present_at_unpark and present_at_unpark[0] is not None
-    assert desired(fake) == 1
 
 
 def test_forward_with_no_fill_names_the_command_and_leaves_the_service_parked(ecs, tools: Path,
@@ -571,11 +576,11 @@ def test_target_not_connected_for_too_long_names_the_causes(flaky_aws) -> None:
     def clock() -> float:  # each attempt takes 10 s of the retry window
         return float(next(ticks))
 
-    with pytest.raises(OpsError, match=r"still answers TargetNotConnected 30 s after .*ssmmessages"):
+    with pytest.raises(OpsError, match=r"still answers TargetNotConnected 90 s after .*ssmmessages"):
         start_session(["aws", "ssm", "start-session", "--target", "ecs:c_t_r"], clock=clock, sleep=lambda _: None,
                       say=quiet)
-    assert CONNECT_RETRY_SECONDS == 30
-    assert calls.read_text() == "3"  # attempts at 0, 10 and 20 s; at 30 s it gives up
+    assert CONNECT_RETRY_SECONDS == 90  # long enough for a cold agent
+    assert calls.read_text() == "9"  # attempts at 0, 10, ... 80 s; at 90 s it gives up
 
 
 def test_forward_parks_after_giving_up_on_a_target_that_never_connects(ecs, flaky_aws, monkeypatch) -> None:
@@ -620,13 +625,51 @@ def test_park_after_parks_on_ctrl_c_during_the_session(ecs, tools: Path) -> None
 
     with pytest.raises(KeyboardInterrupt):
         forward(STACK, session, ForwardOptions(poll=0.01, timeout=1, park_after=True), say=quiet,
-                port_free=lambda _: True, popen=interrupted)
+                port_free=lambda _: True, popen=interrupted, sessions=FakeSessions())
     assert desired(fake) == 0
 
 
-def test_without_park_after_an_unparked_bastion_says_it_keeps_billing(ecs, tools: Path) -> None:
+def test_stay_awake_keeps_the_bastion_unparked_and_says_it_keeps_billing(ecs, tools: Path) -> None:
     session, fake = ecs
     said: list[str] = []
-    forward(STACK, session, ForwardOptions(poll=0.01, timeout=1), say=said.append, port_free=lambda _: True)
+    go(session, said=said, keep_unparked=True)
     assert desired(fake) == 1
     assert "stays unparked" in said[-1] and "dev.py bastion park --stack dev" in said[-1]
+
+
+def test_an_on_bastion_stays_on_after_a_session_unless_park_after(ecs, tools: Path) -> None:
+    session, fake = ecs
+    on = read_stack("dev", {**OUTPUTS, "bastionMode": "on"})
+    session.client("ecs").update_service(cluster=CLUSTER, service=SERVICE, desiredCount=1)
+    go(session, stack=on)
+    assert desired(fake) == 1
+    go(session, stack=on, park_after=True)
+    assert desired(fake) == 0
+
+
+def test_a_colleagues_session_keeps_the_bastion_unparked_and_names_them(ecs, tools: Path) -> None:
+    """Two operators forward through one bastion: the first to leave must not park it under the second."""
+    session, fake = ecs
+    sessions = FakeSessions()
+    sessions.start(COLLEAGUE, f"ecs:{CLUSTER}_0a1b2c_0a1b2c-77", "bob-0fwd")
+    said: list[str] = []
+    assert go(session, sessions=sessions, said=said, park_after=True) == 0
+    assert desired(fake) == 1
+    assert said[-1].startswith(f"{SERVICE} stays unparked: session bob-0fwd by bob (assumed-role/Operators) on "
+                               f"ecs:{CLUSTER}_0a1b2c_0a1b2c-77")
+    assert said[-1].endswith("the last session to end parks it")
+    sessions.sessions.clear()  # bob leaves; the next one out parks it
+    go(session, sessions=sessions)
+    assert desired(fake) == 0
+
+
+def test_park_refuses_while_a_session_is_active_unless_forced(ecs) -> None:
+    session, fake = ecs
+    session.client("ecs").update_service(cluster=CLUSTER, service=SERVICE, desiredCount=1)
+    sessions = FakeSessions()
+    sessions.start(COLLEAGUE, f"ecs:{CLUSTER}_0a1b2c_0a1b2c-77", "bob-0fwd")
+    with pytest.raises(OpsError, match=r"not parked: session bob-0fwd by bob .* --force` parks it anyway"):
+        park(STACK, session, say=quiet, sessions=sessions)
+    assert desired(fake) == 1
+    park(STACK, session, say=quiet, sessions=sessions, force=True)
+    assert desired(fake) == 0

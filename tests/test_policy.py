@@ -19,7 +19,8 @@ import pytest
 from conftest import ROOT, captured, run_program
 
 from offline.guard_run import Report, analyze
-from offline.harness import MODES, Capture, stacks
+from offline.harness import MODES, Capture
+from offline.stack_files import stacks
 
 from guard import POLICIES  # isort: skip
 
@@ -65,7 +66,7 @@ def test_every_policy_is_described_levelled_and_unique() -> None:
 
 
 def test_the_pack_is_what_the_cli_runs() -> None:
-    from offline.harness import load_yaml
+    from offline.stack_files import load_yaml
 
     meta = load_yaml((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
     assert meta["runtime"]["name"] == "python" and meta["version"]

@@ -1,5 +1,6 @@
-"""Asleep and awake (airgap:asleep): what sleeping removes, what it keeps, that waking restores exactly what was
-there, that the pack accepts a sleeping stack but not a half-asleep one, and what each state costs in the plan."""
+"""Asleep and awake (the state a stack was deployed in): what sleeping removes, what it keeps, that waking restores
+exactly what was there, that the pack accepts a sleeping stack but not a half-asleep one, and what each state costs
+in the plan."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def interface_endpoints(cap: Capture) -> list[str]:
 
 @pytest.mark.parametrize("bastion", ["parked", "on"])
 def test_asleep_removes_every_interface_endpoint_stops_the_host_and_runs_no_task(mode: str, bastion: str) -> None:
-    cap = captured("dev", mode, asleep=True, bastion=bastion)
+    cap = captured("dev", mode, state="asleep", bastion=bastion)
     assert interface_endpoints(cap) == []
     (state,) = cap.of_type(INSTANCE_STATE)
     assert state.inputs["state"] == "stopped"
@@ -36,7 +37,7 @@ def test_asleep_removes_every_interface_endpoint_stops_the_host_and_runs_no_task
 
 
 def test_asleep_keeps_the_data_the_s3_gateway_the_groups_and_their_rules(mode: str) -> None:
-    awake, asleep = captured("dev", mode), captured("dev", mode, asleep=True)
+    awake, asleep = captured("dev", mode), captured("dev", mode, state="asleep")
     kept = ["aws:efs/fileSystem:FileSystem", "aws:efs/mountTarget:MountTarget", "aws:ec2/instance:Instance",
             "aws:cloudwatch/logGroup:LogGroup", "aws:ecr/repository:Repository", "aws:ec2/flowLog:FlowLog",
             "aws:s3/bucket:Bucket", "aws:ec2/securityGroup:SecurityGroup",
@@ -51,7 +52,7 @@ def test_asleep_keeps_the_data_the_s3_gateway_the_groups_and_their_rules(mode: s
 def test_waking_restores_exactly_what_was_there() -> None:
     """Sleep then wake = the same resources with the same inputs: only the interface endpoints come and go, and only
     the host's state and the service's task count change in place."""
-    awake, asleep = captured("dev", "update"), captured("dev", "update", asleep=True)
+    awake, asleep = captured("dev", "update"), captured("dev", "update", state="asleep")
     before, after = awake.by_urn(), asleep.by_urn()
     assert set(after) <= set(before)
     removed = {before[u].name.removeprefix("endpoints-") for u in set(before) - set(after)}
@@ -60,7 +61,7 @@ def test_waking_restores_exactly_what_was_there() -> None:
                if after[u].inputs.get(k) != before[u].inputs.get(k)}
     assert changed == {(INSTANCE_STATE, "state")}  # dev's bastion is parked: its count is 0 either way
     on = captured("dev", "update", bastion="on")
-    on_asleep = captured("dev", "update", bastion="on", asleep=True)
+    on_asleep = captured("dev", "update", bastion="on", state="asleep")
     assert on.named(SERVICE, "bastion").inputs["desiredCount"] == 1
     assert on_asleep.named(SERVICE, "bastion").inputs["desiredCount"] == 0
 
@@ -71,20 +72,20 @@ def test_a_new_stack_created_awake_has_a_running_host() -> None:
 
 
 def test_the_pack_accepts_a_sleeping_stack(mode: str) -> None:
-    report = analyze(captured("dev", mode, asleep=True))
+    report = analyze(captured("dev", mode, state="asleep"))
     assert report.mandatory == []
 
 
 def test_the_pack_refuses_a_host_left_running_without_its_endpoints(mode: str) -> None:
     """Half asleep: the endpoints removed but the host still running — its agent has nothing to reach."""
-    cap = set_prop(captured("dev", mode, asleep=True), INSTANCE_STATE, "ssm-host", "state", "running")
+    cap = set_prop(captured("dev", mode, state="asleep"), INSTANCE_STATE, "ssm-host", "state", "running")
     found = analyze(cap).by_policy("required-endpoints")
     assert {s for f in found if "Instance 'ssm-host'" in f.message for s in re.findall(r"needs (\S+) for", f.message)} \
         == {"ssm", "ssmmessages"}
 
 
 def test_the_pack_refuses_a_task_running_without_its_endpoints(mode: str) -> None:
-    cap = set_prop(captured("dev", mode, asleep=True), SERVICE, "bastion", "desiredCount", 1)
+    cap = set_prop(captured("dev", mode, state="asleep"), SERVICE, "bastion", "desiredCount", 1)
     found = [f for f in analyze(cap).by_policy("required-endpoints") if "Service 'bastion'" in f.message]
     needed = {s for f in found for s in re.findall(r"needs (\S+) for", f.message)}
     assert needed == {"ssmmessages", "ecr.api", "ecr.dkr", "logs"}  # s3 it still has: the gateway stays
@@ -99,7 +100,7 @@ def test_a_parked_bastion_in_an_awake_vpc_still_needs_every_endpoint(mode: str) 
 
 
 def test_dev_asleep_costs_at_most_3_dollars_a_month_in_the_plans_figures() -> None:
-    asleep = cost.estimate(captured("dev", "preview", asleep=True))
+    asleep = cost.estimate(captured("dev", "preview", state="asleep"))
     assert asleep.endpoint_azs == 0
     assert asleep.total <= 3.0
     assert asleep.by_component.get("bastion", 0) == 0
@@ -109,7 +110,7 @@ def test_dev_asleep_costs_at_most_3_dollars_a_month_in_the_plans_figures() -> No
 
 
 def test_a_working_month_lies_between_asleep_and_awake_weighted_by_the_awake_hours() -> None:
-    asleep = cost.estimate(captured("dev", "preview", asleep=True))
+    asleep = cost.estimate(captured("dev", "preview", state="asleep"))
     on = cost.estimate(captured("dev", "preview", bastion="on"))
     assumptions = cost.Assumptions(awake_hours=73)
     month = cost.working_month(asleep, on, assumptions)

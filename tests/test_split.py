@@ -13,7 +13,8 @@ from mutate import remove, set_prop
 
 from offline.guard_run import analyze
 from offline.harness import Registration, capture
-from program.config import ConfigError, NetworkOffer
+from program.config import ConfigError
+from program.lookups import NetworkOffer
 
 from guard.types import ENDPOINT, INGRESS, SG, STACK_REFERENCE, VPC  # isort: skip
 
@@ -39,7 +40,7 @@ def test_the_network_stack_creates_only_the_network_and_exports_what_workload_st
 
 
 def test_an_asleep_network_offers_only_the_gateway() -> None:
-    offer = NetworkOffer.read("net", captured("net", "update", asleep=True).exports)
+    offer = NetworkOffer.read("net", captured("net", "update", state="asleep").exports)
     assert isinstance(offer, NetworkOffer) and offer.endpoint_services == ("s3",) and offer.state == "asleep"
 
 
@@ -89,9 +90,6 @@ def refused(outputs: dict[str, Any], **overrides: Any) -> tuple[str, list[Regist
 
 
 @pytest.mark.parametrize(("outputs", "fragment"), [
-    ({"net": net_outputs(endpointServices=["s3"], state="asleep")},
-     'airgap:networkStack = "net": expected a network stack that offers every endpoint this stack\'s workloads '
-     "need; it lacks ssm, ssmmessages, ecr.api, ecr.dkr, logs (it is asleep: `python3 dev.py wake --stack net`)"),
     ({"net": net_outputs(endpointServices=["ssm", "ssmmessages", "s3"])},
      "it lacks ecr.api, ecr.dkr, logs (add them to its airgap:endpoints"),
     ({"net": {}}, "its outputs lack region, vpcId, vpcCidr, subnetIdsByZone, endpointGroupId, s3PrefixListId, "
@@ -107,9 +105,21 @@ def test_a_workload_stack_refuses_a_network_that_cannot_serve_it_before_register
 
 
 def test_an_asleep_workload_stack_may_sit_on_an_asleep_network() -> None:
-    app = capture("app", "update", {"asleep": True},
+    app = capture("app", "update", deployed={"state": "asleep"},
                   stack_outputs={"net": net_outputs(endpointServices=["s3"], state="asleep")})
     assert app.named("aws:ecs/service:Service", "bastion").inputs["desiredCount"] == 0
+    assert analyze(app).mandatory == []
+
+
+@pytest.mark.parametrize("mode", ["preview", "update"])
+def test_an_awake_workload_stack_previews_while_its_network_sleeps_and_says_network_asleep(mode: str) -> None:
+    """The nightly job puts the network to sleep; a pull request's preview of the workload stack must not fail for
+    it: the stack is planned as it is, and the preview says why its workloads cannot reach AWS tonight."""
+    app = capture("app", mode, stack_outputs={"net": net_outputs(endpointServices=["s3"], state="asleep")})
+    assert app.exports["state"] == "awake"
+    assert [m for level, m in app.diagnostics if level == "WARNING"] == [
+        "network asleep: network stack net is asleep, so this stack's workloads cannot reach AWS until it wakes "
+        "(`python3 dev.py wake --stack app` wakes net first)"]
     assert analyze(app).mandatory == []
 
 

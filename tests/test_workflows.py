@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from offline.harness import load_yaml
+from offline.stack_files import load_yaml
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
@@ -56,25 +57,25 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack_and_oidc() -> No
     assert pulumi[0]["with"]["command"] == "preview" and pulumi[0]["with"]["policyPacks"] == "policy"
     aws = [s for s in steps(doc) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
     assert aws[0]["with"]["role-to-assume"] == "${{ secrets.AWS_ROLE_ARN }}"
-    from offline.harness import stacks
+    from offline.stack_files import stacks
 
     assert sorted(doc["jobs"]["preview"]["strategy"]["matrix"]["stack"]) == stacks()
 
 
-def test_deploy_is_manual_and_sleep_is_scheduled_for_every_stack_workloads_first() -> None:
+def test_deploy_is_manual_and_sleep_takes_its_stacks_from_a_repository_variable() -> None:
+    """The nightly list lives in the repository's settings, not in the workflow: adding a stack is a variable change.
+    The tool orders the stacks (workloads before their network) and skips the ones in use."""
     deploy = workflow("deploy")
     assert set(deploy["on"]) == {"workflow_dispatch"}
     assert deploy["on"]["workflow_dispatch"]["inputs"]["action"]["options"] == ["up", "destroy"]
     sleep = workflow("sleep")
     assert sleep["on"]["schedule"]
     (job,) = sleep["jobs"].values()
-    assert any("python3 dev.py sleep --stack" in s.get("run", "") for s in steps(sleep))
-    from offline.harness import stack_config, stacks
-
-    workloads, networks = job["env"]["WORKLOAD_STACKS"].split(), job["env"]["NETWORK_STACKS"].split()
-    assert sorted(workloads + networks) == stacks()
-    assert all(stack_config(s).get("airgap:role") == "network" for s in networks)
-    assert not any(stack_config(s).get("airgap:role") == "network" for s in workloads)
+    assert job["if"] == "${{ vars.SLEEP_STACKS != '' }}"
+    (step,) = [s for s in steps(sleep) if "python3 dev.py sleep" in s.get("run", "")]
+    assert step["env"]["SLEEP_STACKS"] == "${{ vars.SLEEP_STACKS }}"
+    assert "python3 dev.py sleep --stack $SLEEP_STACKS $FORCE" in step["run"]
+    assert "WORKLOAD_STACKS" not in json.dumps(sleep) and "dev app" not in json.dumps(sleep)
 
 
 # The CLI creates a policy pack's virtualenv only for packs published to Pulumi Cloud; for a local pack the

@@ -20,7 +20,7 @@ from airgap.network import ExistingNetwork, Network, PrivateNetwork, PrivateNetw
 from airgap.shared_network import SharedNetwork, SharedNetworkArgs
 from airgap.ssm_host import SsmHost, SsmHostArgs
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Connectable",

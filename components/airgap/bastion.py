@@ -70,6 +70,9 @@ class FargateBastionArgs:
     kms: bool = False
     # Asleep: no task whatever the mode (its endpoints are gone); waking restores the mode's count.
     asleep: bool = False
+    # What the cluster and service wait for besides their own parts: ECS's service-linked role, on an account that
+    # never used ECS (CreateCluster and CreateService fail until it exists and IAM has propagated it).
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class FargateBastion(pulumi.ComponentResource):
@@ -116,7 +119,7 @@ class FargateBastion(pulumi.ComponentResource):
                     ),
                 )
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
 
         self.repository: aws.ecr.Repository | None = None
@@ -199,7 +202,7 @@ class FargateBastion(pulumi.ComponentResource):
             ),
             propagate_tags="SERVICE",
             # A task started before its endpoints and rules exist cannot pull its image or reach ssmmessages.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*ready, *args.depends_on]),
         )
 
         self.image = image

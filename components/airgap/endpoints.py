@@ -131,10 +131,13 @@ class VpcEndpoints(pulumi.ComponentResource):
         # Service -> its endpoint policy (plain JSON, known in a first preview): what may cross the VPC's edge.
         self.policies: dict[str, dict] = {}
         for service in (ENDPOINT_SERVICES[s] for s in args.services):
-            child = names.opts(self, was=service.slug)
             if service.kind == "Interface":
                 if args.asleep:
                     continue
+                # Replaced delete-first: while the old endpoint exists its private DNS name is taken, and
+                # CreateVpcEndpoint refuses the new one ("private-dns-enabled cannot be set because there is already
+                # a conflicting DNS domain", reported in hashicorp/terraform-provider-aws#17535).
+                child = names.opts(self, was=service.slug, delete_before_replace=True)
                 if self._policy_supported(args, service.name, at.region):
                     self.policies[service.name] = interface_policy(service.name, at.region, at.account)
                 self.interface_endpoints[service.name] = aws.ec2.VpcEndpoint(
@@ -154,6 +157,7 @@ class VpcEndpoints(pulumi.ComponentResource):
                     opts=child,
                 )
             else:
+                child = names.opts(self, was=service.slug)
                 self.policies[service.name] = gateway_policy(
                     allowed_buckets(at.region, args.workloads, args.buckets), at.account)
                 self.gateway_endpoints[service.name] = aws.ec2.VpcEndpoint(

@@ -76,6 +76,17 @@ class PhysicalNames:
         return f"/{self.prefix}/{part}"
 
 
+def qualified_stack(stack: str) -> str:
+    """`net` -> `<organization>/<project>/net`, the form every backend reads another stack's outputs by: Pulumi Cloud
+    accepts no other (pulumi/pulumi, pkg/backend/httpstate: "a stack reference's name should be of the form
+    '<organization>/<project>/<stack>'"), and a self-managed backend's organization is "organization"."""
+    parts = stack.split("/")
+    if len(parts) == 3:
+        return stack
+    project = parts[0] if len(parts) == 2 else pulumi.get_project()
+    return f"{pulumi.get_organization()}/{project}/{parts[-1]}"
+
+
 # A component's name: it starts every child's logical name and every physical name, and names its security group's
 # connections (connections.py), so it takes the same form.
 COMPONENT_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")

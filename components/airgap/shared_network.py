@@ -20,7 +20,7 @@ import pulumi
 
 from airgap.connections import Connectable, Connections, PrefixListPeer
 from airgap.endpoints import HTTPS, EndpointGroup
-from airgap.naming import ChildNames, check_component_name
+from airgap.naming import ChildNames, check_component_name, qualified_stack
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class SharedNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: SharedNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airgap:network:SharedNetwork", check_component_name("SharedNetwork", name), None, opts)
         self.args = args
-        self.reference = pulumi.StackReference(args.stack, stack_name=args.stack,
+        self.reference = pulumi.StackReference(args.stack, stack_name=qualified_stack(args.stack),
                                                opts=pulumi.ResourceOptions(parent=self))
         names = ChildNames(name, first_name="network")
         self.endpoint_group = Connections.existing(names("endpoints"), args.endpoint_group_id, owner=self,

@@ -48,8 +48,33 @@ SWAP_BELOW_GIB = 2
 SWAP_MIB = 1024
 
 
+# cloud-init runs user data once per instance and marks it done before it runs it (cloudinit/helpers.py writes the
+# module's semaphore first), so a host stopped in the middle of its first boot — the stack put to sleep then;
+# InstanceState does not wait for user data — would never finish it. Run it on every boot instead (AWS Knowledge
+# Center, "execute-user-data-ec2": `cloud_final_modules: [scripts-user, always]`); the script ends at once after
+# its first success.
+_EVERY_BOOT = """#cloud-config
+cloud_final_modules:
+- [scripts-user, always]
+"""
+_BOUNDARY = "==airgap-user-data=="
+
+
 def user_data(file_system_id: str | None, access_point_id: str | None, memory_gib: float) -> str:
-    """First-boot script, run once by cloud-init; safe to run again (each step checks before it acts).
+    """The host's user data: a MIME multi-part document (cloud-init's format for several parts) holding the
+    cloud-config that runs user scripts on every boot, and the first-boot script."""
+    parts = [("text/cloud-config", "every-boot.cfg", _EVERY_BOOT),
+             ("text/x-shellscript", "first-boot.sh", boot_script(file_system_id, access_point_id, memory_gib))]
+    body = "".join(f"--{_BOUNDARY}\nContent-Type: {kind}; charset=\"us-ascii\"\nMIME-Version: 1.0\n"
+                   f"Content-Transfer-Encoding: 7bit\nContent-Disposition: attachment; filename=\"{name}\"\n\n"
+                   f"{text}\n" for kind, name, text in parts)
+    return (f"Content-Type: multipart/mixed; boundary=\"{_BOUNDARY}\"\nMIME-Version: 1.0\n\n{body}"
+            f"--{_BOUNDARY}--\n")
+
+
+def boot_script(file_system_id: str | None, access_point_id: str | None, memory_gib: float) -> str:
+    """First-boot script, run by cloud-init at every boot until it has succeeded once; safe to run again (each step
+    checks before it acts), so a boot interrupted anywhere is finished by the next.
 
     1. swap on small instances (a swap file as in AWS's knowledge-center article "How do I allocate memory to work
        as swap space in an Amazon EC2 instance by using a swap file?": dd, chmod 600, mkswap, swapon, fstab);
@@ -106,6 +131,7 @@ CONSOLE=/dev/console
 say() {{ echo "airgap-first-boot: $*" | tee -a "$CONSOLE" >&2; }}
 fail() {{ say "FAILED: $*"; echo "failed: $*" > "$STATUS"; exit 1; }}
 mkdir -p "$(dirname "$STATUS")"
+if [ "$(cat "$STATUS" 2>/dev/null)" = ok ]; then say "done (on an earlier boot)"; exit 0; fi
 echo "running" > "$STATUS"
 {swap}{share}
 echo "ok" > "$STATUS"

@@ -284,7 +284,10 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
         if offer and region is None:
             region = offer.get("region")
         offered = set(offer.get("endpointServices") or []) if offer and offer.get("region") == region else set()
-        if asleep(graph, consumer, here, offered) or _routes_out(graph, consumer):
+        # On a network stack that is asleep (its `state` output): its endpoints return when it wakes; nothing in
+        # this program could give them now (the program reports "network asleep").
+        network_asleep = bool(offer) and offer.get("state") == "asleep"
+        if asleep(graph, consumer, here, offered) or network_asleep or _routes_out(graph, consumer):
             continue
         missing: list[tuple[str, str, str]] = []  # (service, why it is needed, what is there instead)
         for service, reason in why.items():
@@ -603,7 +606,7 @@ def endpoint_budget(graph: StackGraph, args: StackValidationArgs) -> Violations:
                   remedy(next((e.urn for e in graph.of(ENDPOINT)), None),
                          "place each interface endpoint in fewer subnets, delete the endpoints of workloads not in "
                          "use, or raise the policy's monthlyBudgetUsd",
-                         "endpointPlacement=single-az, bastion=off or asleep=true when unused")), ""
+                         "endpointPlacement=single-az, bastion=off, or `python3 dev.py sleep` when unused")), ""
 
 
 EC2MESSAGES_SCHEMA = PolicyConfigSchema(properties={"ec2messages": {

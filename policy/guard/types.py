@@ -73,6 +73,7 @@ IAM_USER_POLICY = "aws:iam/userPolicy:UserPolicy"
 IAM_USER_POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
 PROFILE = "aws:iam/instanceProfile:InstanceProfile"
 ROLE = "aws:iam/role:Role"
+SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 # kms

@@ -1,0 +1,119 @@
+"""A project's files as the Pulumi CLI reads them: Pulumi.yaml and Pulumi.<stack>.yaml, YAML 1.2, one config value
+per key as the engine passes it to the program."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from program.config import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "airgap"
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """Stack files as the Pulumi CLI reads them. PyYAML reads YAML 1.1, where on/off/yes/no are booleans; the CLI
+    reads YAML 1.2 (only true/false are), so `airgap:bastion: on` is the string "on" there and must be here too.
+    And the CLI's YAML library refuses a key written twice, where PyYAML would keep the last one silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice (lines {seen[key]} and {line})", key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=Yaml12Loader)
+
+
+class StackFileError(ConfigError):
+    """A stack or project file the Pulumi CLI would refuse, said as the config error it is."""
+
+    FIX = "Fix the file (the Pulumi CLI refuses it too) and run again."
+
+
+def _read_yaml_file(path: Path) -> Any:
+    try:
+        return load_yaml(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise StackFileError([f"{path.name} is not valid YAML{where}: {problem}"]) from None
+
+
+def _engine_string(value: Any) -> str:
+    """Config values reach the program as strings; structured ones as JSON (what the CLI does)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
+    """The config the engine would hand the program: project defaults, then the stack file, then overrides.
+    A stack file the CLI would refuse raises `StackFileError`, naming the file and what is wrong."""
+    project = _read_yaml_file(root / "Pulumi.yaml") or {}
+    name = project_name(root)
+    values: dict[str, Any] = {}
+    for key, spec in (project.get("config") or {}).items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(spec, dict) and "default" in spec:
+            values[full] = spec["default"]
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        present = ", ".join(stacks(root)) or "none"
+        raise StackFileError([f"{stack_file.name} does not exist in {root}: no stack {stack!r} here (stacks with a "
+                              f"file: {present}); create it with `pulumi stack init {stack}` and set aws:region"])
+    document = _read_yaml_file(stack_file)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise StackFileError([f"{stack_file.name}: expected a mapping with a `config:` mapping of `<namespace>:<key>: "
+                              "<value>` entries"])
+    problems = []
+    for key, value in (document.get("config") or {}).items():
+        if ":" not in str(key):
+            problems.append(f"{stack_file.name}: config key {key!r} has no namespace; the Pulumi CLI reads only "
+                            f"`<namespace>:<name>` keys in a stack file: write `{name}:{key}`")
+        values[str(key)] = value
+    if problems:
+        raise StackFileError(problems)
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{name}:{key}"
+        if value is None:
+            values.pop(full, None)
+        else:
+            values[full] = value
+    return {k: _engine_string(v) for k, v in values.items()}
+
+
+def project_name(root: Path = ROOT) -> str:
+    """The project's name (Pulumi.yaml `name`): the namespace of its config keys and part of every URN."""
+    return str((_read_yaml_file(root / "Pulumi.yaml") or {}).get("name") or PROJECT)
+
+
+def stacks(root: Path = ROOT) -> list[str]:
+    """The stacks shipped with the project (one Pulumi.<stack>.yaml each)."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
