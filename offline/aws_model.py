@@ -47,7 +47,9 @@ from guard.types import (
     NETWORK_ACL_RULE,
     PROFILE,
     RDS_CLUSTER,
+    RDS_CLUSTER_INSTANCE,
     RDS_INSTANCE,
+    RDS_SUBNET_GROUP,
     REPOSITORY,
     ROLE,
     ROLE_POLICY,
@@ -220,9 +222,22 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
                                                        "zoneId": "Z14GRHDCWA56QT"}),
     RDS_INSTANCE: (lambda c: f"db-{_hex(c.urn, 26).upper()}", lambda c, i: {
         "arn": c.arn("rds", f"db:{c.inputs.get('identifier') or c.autoname}"),
-        "address": f"{c.autoname}.{_hex(c.urn, 12)}.{c.region}.rds.amazonaws.com", "port": 5432}),
+        "address": f"{c.autoname}.{_hex(c.urn, 12)}.{c.region}.rds.amazonaws.com",
+        "port": c.inputs.get("port") or next((p for e, p in _ENGINE_PORTS.items()
+                                              if e in str(c.inputs.get("engine", ""))), 5432)}),
     RDS_CLUSTER: (lambda c: c.inputs.get("clusterIdentifier") or c.autoname, lambda c, i: {
-        "arn": c.arn("rds", f"cluster:{i}"), "endpoint": f"{i}.cluster-{_hex(i, 12)}.{c.region}.rds.amazonaws.com"}),
+        "arn": c.arn("rds", f"cluster:{i}"), "endpoint": f"{i}.cluster-{_hex(i, 12)}.{c.region}.rds.amazonaws.com",
+        "readerEndpoint": f"{i}.cluster-ro-{_hex(i, 12)}.{c.region}.rds.amazonaws.com",
+        "port": c.inputs.get("port") or 5432, "clusterResourceId": f"cluster-{_hex(i, 26).upper()}",
+        # RDS keeps the generated master password in a secret of its own; the state holds only its ARN.
+        "masterUserSecrets": [{"secretArn": c.arn("secretsmanager", f"secret:rds!cluster-{_hex(i, 8)}-AbCdEf"),
+                               "kmsKeyId": "", "secretStatus": "active"}]
+        if c.inputs.get("manageMasterUserPassword") else []}),
+    RDS_CLUSTER_INSTANCE: (lambda c: c.inputs.get("identifier") or c.autoname, lambda c, i: {
+        "arn": c.arn("rds", f"db:{i}"), "endpoint": f"{i}.{_hex(i, 12)}.{c.region}.rds.amazonaws.com",
+        "port": 5432, "dbiResourceId": f"db-{_hex(i, 26).upper()}", "writer": True}),
+    RDS_SUBNET_GROUP: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+        "arn": c.arn("rds", f"subgrp:{i}"), "name": i}),
     NETWORK_ACL: _ec2("network-acl", "acl"),
     DEFAULT_VPC: _ec2("vpc", "vpc", lambda c, i: {"cidrBlock": "172.31.0.0/16",
                                                                        "defaultSecurityGroupId": c.aws_id("sg")}),
@@ -232,6 +247,9 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
         "arn": c.arn("sqs", i.rsplit("/", 1)[1]), "url": i, "name": i.rsplit("/", 1)[1]}),
     NETWORK_ACL_RULE: (lambda c: f"nacl-{_hex(c.urn, 8)}", lambda c, i: {}),
 }
+
+# The port RDS gives an engine when the program names none.
+_ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mariadb": 3306, "sqlserver": 1433, "oracle": 1521}
 
 # Properties the provider fills in before anything is created (auto-names): known even in a first preview.
 AUTONAMED = {
@@ -303,12 +321,14 @@ def _role(args: dict[str, Any], region: str) -> dict[str, Any]:
             "roleLastUsed": [], "tags": {}}
 
 
-# Interface endpoint services the offline region offers, and whether each accepts an endpoint policy.
-# Policy support as AWS documents it per service ("AWS services that integrate with AWS PrivateLink").
-INTERFACE_SERVICES: dict[str, bool] = {
-    "ssm": True, "ssmmessages": True, "ec2messages": True, "ecr.api": True, "ecr.dkr": True, "logs": True,
-    "kms": True, "sts": True, "secretsmanager": True,
-}
+# Interface endpoint services the offline region offers, and whether each accepts an endpoint policy, as AWS
+# documents it per service ("AWS services that integrate with AWS PrivateLink").
+def interface_services() -> dict[str, bool]:
+    """Every interface service the catalogue lists, with the policy support it records: a new row is offered here
+    without another edit."""
+    from airgap.catalog import ENDPOINT_SERVICES
+
+    return {s.name: s.documented_policy for s in ENDPOINT_SERVICES.values() if s.kind == "Interface"}
 # Zone letters an interface service is NOT offered in, per region (real regions have such gaps; tests add them
 # here to see the program place endpoints around them). Empty: every service in every zone.
 NOT_OFFERED_IN: dict[tuple[str, str], set[str]] = {}
@@ -317,7 +337,8 @@ NOT_OFFERED_IN: dict[tuple[str, str], set[str]] = {}
 def _endpoint_service(args: dict[str, Any], region: str) -> dict[str, Any]:
     name = args.get("serviceName") or f"com.amazonaws.{region}.{args.get('service', '')}"
     suffix = name.removeprefix(f"com.amazonaws.{region}.")
-    if suffix not in INTERFACE_SERVICES or args.get("serviceType", "Interface") != "Interface":
+    offered = interface_services()
+    if suffix not in offered or args.get("serviceType", "Interface") != "Interface":
         # What the provider's data source says when the region has no such service.
         raise ProviderError("no matching EC2 VPC Endpoint Service found")
     gaps = NOT_OFFERED_IN.get((region, suffix), set())
@@ -325,7 +346,7 @@ def _endpoint_service(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {"id": name, "serviceName": name, "serviceType": "Interface", "availabilityZones": zones,
             "acceptanceRequired": False, "managesVpcEndpoints": False, "owner": "amazon",
             "privateDnsName": f"{suffix}.{region}.amazonaws.com", "vpcEndpointPolicySupported":
-            INTERFACE_SERVICES[suffix], "baseEndpointDnsNames": [f"{suffix}.{region}.vpce.amazonaws.com"],
+            offered[suffix], "baseEndpointDnsNames": [f"{suffix}.{region}.vpce.amazonaws.com"],
             "region": region}
 
 

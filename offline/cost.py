@@ -7,9 +7,9 @@ Usage-dependent figures rest on `Assumptions`, printed with every estimate.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
-from guard.types import FILE_SYSTEM, FLOW_LOG, INSTANCE, KMS_KEY, SERVICE, TASK
+from guard.types import FILE_SYSTEM, FLOW_LOG, INSTANCE, KMS_KEY, RDS_CLUSTER, SERVICE, TASK
 from offline.harness import Capture, Registration
 
 from guard.types import ENDPOINT, INSTANCE_STATE  # isort: skip
@@ -25,6 +25,7 @@ class Assumptions:
     logs_gb: float = 1  # GB of logs ingested a month (bastion task and exec sessions)
     flow_log_gb: float = 0.5  # GB of flow log records a month (a quiet dev VPC: agents, sessions, dnf)
     awake_hours: float = 60  # hours a month awake in a working month, a session running (3 h on 20 days)
+    database_gb: float = 1  # GB stored in the database
 
     def lines(self) -> list[str]:
         text = {
@@ -34,6 +35,8 @@ class Assumptions:
             "logs_gb": "GB/month of logs ingested",
             "flow_log_gb": "GB/month of VPC flow logs",
             "awake_hours": "h/month awake in a working month (3 h on 20 working days), asleep the rest",
+            "database_gb": "GB in the database; it runs at 0.5 ACU while someone is connected (the session hours "
+                           "awake, the awake hours in a working month) and is paused otherwise",
         }
         return [f"{getattr(self, f.name):g} {text[f.name]}" for f in fields(self)]
 
@@ -45,6 +48,8 @@ class Estimate:
     by_component: dict[str, float]
     endpoint_azs: int
     nat_alternative: float
+    # Component -> what it costs per hour someone is connected (a paused database resumed), beyond the above.
+    per_session_hour: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -67,6 +72,7 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
     p, priced_as = prices_for(cap.region)
     month = HOURS_PER_MONTH
     cost: dict[str, float] = defaultdict(float)
+    per_hour: dict[str, float] = {}
     endpoint_azs = 0
     stopped = _stopped(cap)
     # Asleep (as the stack reports it): no endpoint to unpark a parked bastion for sessions with.
@@ -100,13 +106,21 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
             cost[where] += p.kms_key_month
         elif r.type == FLOW_LOG:
             cost[where] += assume.flow_log_gb * (p.vended_logs_s3_gb + p.s3_standard_gb_month)
+        elif r.type == RDS_CLUSTER:
+            # Paused at 0 ACUs it bills storage only; resumed, at least 0.5 ACU (Aurora User Guide, "Scaling to
+            # Zero ACUs"). The managed master secret bills as a secret.
+            running = max(float(((i.get("serverlessv2ScalingConfiguration") or {}).get("minCapacity")) or 0), 0.5)
+            per_hour[where] = running * p.aurora_acu_hour
+            cost[where] += assume.database_gb * p.aurora_storage_gb_month + per_hour[where] * (
+                0 if asleep else assume.session_hours)
+            cost[where] += p.secret_month if i.get("manageMasterUserPassword") else 0
     if endpoint_azs:
         endpoints = next((c for c in cost if c == "endpoints"), "endpoints")
         cost[endpoints] += assume.endpoint_gb * p.interface_endpoint_gb
     # The same reachability through NAT: one gateway (and its public IPv4) per AZ that has endpoint interfaces.
     nat_azs = max((len(r.inputs.get("subnetIds") or []) for r in cap.of_type(ENDPOINT)), default=0)
     nat = nat_azs * (p.nat_gateway_hour + p.public_ipv4_hour) * month + assume.endpoint_gb * p.nat_gateway_gb
-    return Estimate(cap.region, priced_as, dict(cost), endpoint_azs, nat)
+    return Estimate(cap.region, priced_as, dict(cost), endpoint_azs, nat, per_hour)
 
 
 def working_month(asleep: Estimate, awake: Estimate, assume: Assumptions = Assumptions()) -> Estimate:
@@ -114,7 +128,11 @@ def working_month(asleep: Estimate, awake: Estimate, assume: Assumptions = Assum
     share = assume.awake_hours / HOURS_PER_MONTH
     parts = {c: asleep.by_component.get(c, 0) * (1 - share) + awake.by_component.get(c, 0) * share
              for c in {*asleep.by_component, *awake.by_component}}
-    return Estimate(awake.region, awake.priced_as, parts, awake.endpoint_azs, awake.nat_alternative)
+    # What runs only while connected runs all the awake hours, whatever the awake column assumed.
+    for c, rate in awake.per_session_hour.items():
+        parts[c] = asleep.by_component.get(c, 0) + rate * assume.awake_hours
+    return Estimate(awake.region, awake.priced_as, parts, awake.endpoint_azs, awake.nat_alternative,
+                    awake.per_session_hour)
 
 
 COLUMNS = {

@@ -18,6 +18,7 @@ SUBNET = graph.SUBNET
 LABELS = {
     "ssm-host": "SSM host (EC2)", "file-share": "file share (EFS)", "bastion": "Fargate bastion (ECS Exec)",
     "endpoints": "endpoint group", "prefix list of s3": "S3 gateway endpoint",
+    "database": "database (Aurora PostgreSQL, paused when idle)",
 }
 
 

@@ -179,13 +179,21 @@ def cost_lines(cap: Capture, overrides: dict[str, object],
     # Each column: (config changes, the state it is deployed in).
     wanted = {"on": ({"bastion": "on"}, StackState.AWAKE), "parked": ({"bastion": "parked"}, StackState.AWAKE),
               "off": ({"bastion": "off"}, StackState.AWAKE), "asleep": ({}, StackState.ASLEEP)}
-    estimates = {state: cost.estimate(cap if state == configured else capture(
-        cap.stack, cap.mode, {**overrides, **change}, stack_outputs=stack_outputs, deployed={Out.STATE: deployed}))
-                 for state, (change, deployed) in wanted.items()}
+    estimates: dict[str, cost.Estimate] = {}
+    refused: list[str] = []
+    for state, (change, deployed) in wanted.items():
+        try:
+            estimates[state] = cost.estimate(cap if state == configured else capture(
+                cap.stack, cap.mode, {**overrides, **change}, stack_outputs=stack_outputs,
+                deployed={Out.STATE: deployed}))
+        except ConfigError as err:  # a state this stack's config cannot be put in: not priced, not an error
+            refused.append(f"{state} ({'; '.join(getattr(err, 'problems', [str(err)]))})")
     # Working: awake with sessions running (the bastion too, if the stack has one) for the awake hours.
     working_awake = "off" if mode == "off" else "on"
-    estimates["working"] = cost.working_month(estimates["asleep"], estimates[working_awake])
-    return cost.render(configured, estimates)
+    if "asleep" in estimates and working_awake in estimates:
+        estimates["working"] = cost.working_month(estimates["asleep"], estimates[working_awake])
+    lines = cost.render(configured, estimates)
+    return lines + ([f"  Not priced: {', '.join(refused)}"] if refused else [])
 
 
 def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, object] | None = None,

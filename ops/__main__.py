@@ -76,10 +76,10 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--outputs", type=Path, help="stack outputs saved with `pulumi stack output --json` "
                              "(then the stack is used as it is: nothing is woken)")
         if name == "forward":
-            sub.add_argument("--host", help="address (or name, e.g. ssm-host) the bastion may reach "
-                                            "(default: the first in the stack output bastionTargets)")
-            sub.add_argument("--port", type=_port, help="remote port, one of airgap:bastionForwardPorts "
-                                                        "(default: the first)")
+            sub.add_argument("--to", "--host", dest="host", help="what to forward to: database, ssm-host, or an "
+                             "address the bastion may reach (default: the first in the stack output bastionTargets)")
+            sub.add_argument("--port", type=_port, help="remote port: the target's (database: 5432), or one of "
+                             "airgap:bastionForwardPorts on the SSM host (default: the target's first)")
             sub.add_argument("--local-port", type=_port, help="local port (default: the remote port)")
             sub.add_argument("--timeout", type=float, default=300, help="seconds to wait for the task (300)")
             sub.add_argument("--park-after", action="store_true",

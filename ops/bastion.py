@@ -41,7 +41,7 @@ from ops.aws import check_credentials, check_tools
 from ops.errors import OpsError
 from ops.image import ImageError, TargetRepository, copy_image
 from ops.leases import ActiveSession, AwsSessions, SessionLister, Targets, holders, listed, own_sessions
-from ops.outputs import Stack
+from ops.outputs import DatabaseInfo, Stack
 
 CONTAINER = "bastion"
 DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
@@ -57,13 +57,14 @@ class Route:
     host: str
     port: int
     local_port: int
+    name: str = ""  # the target's name: "ssm-host", "database"
 
 
 def choose_route(stack: Stack, host: str | None, port: int | None, local_port: int | None,
                  port_free: Callable[[int], bool]) -> Route:
     """Check --host, --port and --local-port against what the bastion may reach, before anything costs money."""
     reachable = "; ".join(f"{t.name} ({t.address}) on {', '.join(map(str, t.ports))}" for t in stack.targets) \
-        or "nothing: no forwarding target is configured (airgap:bastionForwardPorts is empty)"
+        or "nothing: no forwarding target is configured (airgap:bastionForwardPorts is empty, no database)"
     if not stack.targets:
         raise OpsError(f"the bastion may reach {reachable}. Fix: `pulumi config set --path "
                        f"'airgap:bastionForwardPorts[0]' 8080 --stack {stack.name} && pulumi up --stack {stack.name}`")
@@ -72,21 +73,22 @@ def choose_route(stack: Stack, host: str | None, port: int | None, local_port: i
     else:
         found = [t for t in stack.targets if host in (t.address, t.name)]
         if not found:
-            raise OpsError(f"--host {host}: the bastion's security group may reach only {reachable}")
+            raise OpsError(f"--to {host}: not something the bastion may forward to; its security group may reach only "
+                           f"{reachable}")
         target = found[0]
     chosen = target.ports[0] if port is None else port
     if chosen not in target.ports:
         allowed = ", ".join(map(str, target.ports))
         raise OpsError(f"--port {chosen}: the bastion may reach {target.name} only on {allowed} "
-                       "(airgap:bastionForwardPorts; 22 and 3389 are never allowed — Session Manager replaces SSH "
-                       "and RDP)")
+                       "(airgap:bastionForwardPorts for the SSM host; 22 and 3389 are never allowed — Session Manager "
+                       "replaces SSH and RDP)")
     local = chosen if local_port is None else local_port
     if not 1 <= local <= 65535:
         raise OpsError(f"--local-port {local}: expected a TCP port from 1 to 65535 on this machine")
     if not port_free(local):
         raise OpsError(f"--local-port {local}: something on this machine already listens there; pass another "
                        "--local-port")
-    return Route(target.address, chosen, local)
+    return Route(target.address, chosen, local, target.name)
 
 
 def local_port_free(port: int) -> bool:
@@ -281,6 +283,9 @@ def forward(stack: Stack, session: boto3.Session, options: ForwardOptions, *, ht
         say(f"waiting for a task with a running ECS Exec agent (up to {options.timeout:g} s)")
         target = wait_ready(ecs, stack, options.timeout, options.poll)
         say(f"forwarding localhost:{route.local_port} -> {route.host}:{route.port} through {target}")
+        if route.name == "database" and stack.database is not None:
+            for line in connect_lines(stack, stack.database, route, options.profile):
+                say(line)
         return start_session(session_command(target, stack, route, options.profile), popen=popen, say=say)
     finally:
         _after_session(stack, ecs, options, found, sessions or AwsSessions(session), own_sessions(identity, started),
@@ -315,3 +320,20 @@ def park(stack: Stack, session: boto3.Session, say: Callable[[str], None] = prin
                        f"park --stack {stack.name} --force` parks it anyway")
     set_desired(ecs, stack, 0)
     say(f"parked {stack.service}: desired count 0 (a running task stops within a minute)")
+
+
+def connect_lines(stack: Stack, db: DatabaseInfo, route: Route, profile: str | None) -> list[str]:
+    """A ready `psql` line for a forwarded database, with the password from the secret RDS keeps, and the same
+    with an IAM authentication token (signed for the database's own name and port, not for localhost)."""
+    aws = f"aws --region {stack.region}" + (f" --profile {profile}" if profile else "")
+    dsn = (f"host={db.endpoint} hostaddr=127.0.0.1 port={route.local_port} dbname={db.name} sslmode=require")
+    password = (f"{aws} secretsmanager get-secret-value --secret-id {db.secret_arn} --query SecretString "
+                "--output text | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"password\"])'")
+    token = f"{aws} rds generate-db-auth-token --hostname {db.endpoint} --port {db.port} --username <user>"
+    return [
+        "the database resumes on the first connection: about 15 s, 30 s or more after a day paused",
+        f'connect:  PGPASSWORD="$({password})" psql "{dsn} user={db.user}"',
+        f'with IAM authentication (a user granted rds_iam):  PGPASSWORD="$({token})" psql "{dsn} user=<user>"',
+        "(hostaddr sends the connection to the tunnel while host names the database; with the RDS CA bundle, "
+        "sslmode=verify-full sslrootcert=global-bundle.pem checks its certificate too)",
+    ]

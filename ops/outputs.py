@@ -23,6 +23,17 @@ class Target:
 
 
 @dataclass(frozen=True)
+class DatabaseInfo:
+    """How to log in to the stack's database once a port is forwarded to it."""
+
+    endpoint: str
+    port: int
+    name: str
+    user: str
+    secret_arn: str
+
+
+@dataclass(frozen=True)
 class Stack:
     name: str
     region: str
@@ -33,6 +44,7 @@ class Stack:
     image_source: str | None = None
     image_platform: str = "linux/arm64"
     mode: str = "parked"  # airgap:bastion as deployed: parked services are parked again after sessions
+    database: DatabaseInfo | None = None
 
 
 def load_outputs(stack: str, outputs_file: Path | None, run: Callable[..., Any] = subprocess.run) -> dict[str, Any]:
@@ -78,8 +90,12 @@ def read_stack(name: str, outputs: Mapping[str, Any]) -> Stack:
     except (KeyError, TypeError, ValueError) as err:
         raise OpsError(f"stack output 'bastionTargets' of stack '{name}' is malformed ({err!r}): run `pulumi up "
                        f"--stack {name}` with this version of the program") from err
+    database = DatabaseInfo(str(outputs["databaseEndpoint"]), int(outputs.get("databasePort") or 5432),
+                            str(outputs.get("databaseName") or ""), str(outputs.get("databaseUser") or ""),
+                            str(outputs.get("databaseSecretArn") or "")) if outputs.get("databaseEndpoint") else None
     return Stack(name, outputs["region"], outputs["bastionCluster"], outputs["bastionService"], targets,
                  outputs.get("bastionImage") or None, outputs.get("bastionImageSource") or None,
-                 outputs.get("bastionImagePlatform") or "linux/arm64", str(outputs.get(Out.BASTION_MODE) or "parked"))
+                 outputs.get("bastionImagePlatform") or "linux/arm64", str(outputs.get(Out.BASTION_MODE) or "parked"),
+                 database)
 
 

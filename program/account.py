@@ -9,13 +9,13 @@ role first when the account lacks it, and the bastion waits for it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 
-from program.config import Settings
 
-
-def ecs_service_linked_role(settings: Settings) -> aws.iam.ServiceLinkedRole | None:
+def ecs_service_linked_role(settings: Any) -> aws.iam.ServiceLinkedRole | None:
     """The role, when this stack creates it. Account-wide and shared with every other ECS user of the account, so
     `pulumi destroy` leaves it (`retain_on_delete`); once created here it stays declared, so the plan stays stable."""
     if not settings.ecs_service_linked_role:

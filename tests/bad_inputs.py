@@ -32,7 +32,7 @@ class Bad:
         return f"{self.where}:{self.key}={self.value}"[:80]
 
 
-NO_WORKLOAD = {"ssmHost": False, "fileShare": False, "bastionForwardPorts": []}
+NO_WORKLOAD = {"ssmHost": False, "fileShare": False, "bastionForwardPorts": [], "database": False}
 OTHER_ACCOUNT_IMAGE = "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1"
 
 BAD_INPUTS: list[Bad] = [
@@ -90,6 +90,19 @@ BAD_INPUTS: list[Bad] = [
     Bad("config", "airgap:fileShare", "1", "true or false"),
     Bad("config", "airgap:asleep", "true", "no such key: whether a stack is asleep lives with the deployed stack"),
     Bad("config", "airgap:role", "app", '"all" (network and workloads in this stack)'),
+    # --- the database ---
+    Bad("config", "airgap:database", "yes", "true or false"),
+    Bad("config", "airgap:database", "true", "false while airgap:bastion is off (the database is reached through "
+        "the bastion", {"bastion": "off", "bastionForwardPorts": []}),
+    Bad("config", "airgap:databaseEngineVersion", "16.2", "a version that pauses at 0 ACUs: 13.15, 14.12, 15.7, "
+        "16.3 or later"),
+    Bad("config", "airgap:databaseEngineVersion", "sixteen", 'an Aurora PostgreSQL version "<major>.<minor>"'),
+    Bad("config", "airgap:databaseMaxCapacity", "0", "from 1 to 256 Aurora capacity units"),
+    Bad("config", "airgap:databaseMaxCapacity", "2.5", "a whole number"),
+    Bad("config", "airgap:databaseAutoPauseSeconds", "60", "from 300 (five minutes) to 86400"),
+    Bad("config", "airgap:databaseName", "App-DB", "a database name of 1 to 63 lowercase letters"),
+    Bad("config", "airgap:databaseUser", "postgres", "a name other than postgres"),
+    Bad("config", "airgap:databaseUser", "1st", "a user name of 1 to 63 lowercase letters"),
     Bad("config", "airgap:networkStack", '""', "the network stack to run on", {"role": "workloads"}),
     Bad("config", "airgap:networkStack", "net", '"" unless airgap:role is "workloads"'),
     Bad("config", "airgap:networkStack", "acme/airgap/net stack", "a stack name", {"role": "workloads"}),
@@ -160,7 +173,8 @@ BAD_INPUTS: list[Bad] = [
     Bad("ops", "--outputs", "park --outputs /nonexistent/outputs.json", "cannot read stack outputs"),
     Bad("ops", "--outputs", "forward --outputs {not-json}", "are not JSON"),
     Bad("ops", "--outputs", "forward --outputs {no-bastion}", "'bastionCluster', 'bastionService' missing"),
-    Bad("ops", "--host", "forward --outputs {outputs} --host 8.8.8.8", "--host 8.8.8.8: the bastion's security group"),
+    Bad("ops", "--host", "forward --outputs {outputs} --host 8.8.8.8",
+        "--to 8.8.8.8: not something the bastion may forward to"),
     Bad("ops", "--port", "forward --outputs {outputs} --port 22",
         "--port 22: the bastion may reach ssm-host only on 8080"),
     Bad("ops", "--profile", "park --outputs {outputs} --profile nosuch", "--profile nosuch: no such profile"),

@@ -35,9 +35,25 @@ from pathlib import Path
 from typing import Any
 
 STATE = Path(os.environ["FAKE_PULUMI_STATE"])
-HOST_ENDPOINTS = ["ssm", "ssmmessages"]
-BASTION_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs"]
 PROJECT = "airgap"
+
+
+def _interfaces(needs: Any, but: tuple[str, ...] = ()) -> list[str]:
+    """A workload's interface endpoints, in catalogue order, as the program derives them."""
+    from airgap.catalog import ENDPOINT_SERVICES
+
+    return [n for n, s in ENDPOINT_SERVICES.items()
+            if s.kind == "Interface" and n in needs.endpoints and n not in but]
+
+
+def _workload_endpoints() -> tuple[list[str], list[str]]:
+    from airgap import FargateBastion, SsmHost
+
+    host = _interfaces(SsmHost.needs())
+    return host, _interfaces(FargateBastion.needs(), but=tuple(host))
+
+
+HOST_ENDPOINTS, BASTION_ENDPOINTS = _workload_endpoints()
 MOVE = "AIRGAP_MOVE_TO"
 LOCKED = ("error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or "
           "delete the lock file with `pulumi cancel`.\n  file:///backend/.pulumi/locks/{stack}/1.json: created by "

@@ -23,7 +23,7 @@ def test_every_region_prices_every_offered_instance_type() -> None:
 
 @pytest.mark.parametrize(("mode", "interfaces"), [("off", 2), ("parked", 5), ("on", 5)])
 def test_endpoint_cost_counts_endpoint_azs_billed_every_hour(mode: str, interfaces: int) -> None:
-    estimate = cost.estimate(captured("dev", "preview", bastion=mode))
+    estimate = cost.estimate(captured("dev", "preview", bastion=mode, database=False))
     assert estimate.endpoint_azs == interfaces
     expected = interfaces * TOKYO.interface_endpoint_hour * HOURS_PER_MONTH + 5 * TOKYO.interface_endpoint_gb
     assert estimate.by_component["endpoints"] == pytest.approx(expected)
@@ -37,7 +37,7 @@ def test_every_az_placement_multiplies_the_endpoint_bill() -> None:
 
 def test_bastion_costs_nothing_when_off_little_when_parked_and_all_month_when_on() -> None:
     rate = 0.25 * TOKYO.fargate_vcpu_hour + 0.5 * TOKYO.fargate_gb_hour  # 256 CPU / 512 MiB on Graviton
-    by_mode = {m: cost.estimate(captured("dev", "preview", bastion=m)).by_component.get("bastion", 0)
+    by_mode = {m: cost.estimate(captured("dev", "preview", bastion=m, database=False)).by_component.get("bastion", 0)
                for m in ("off", "parked", "on")}
     assert by_mode["off"] == 0
     assert by_mode["parked"] == pytest.approx(rate * 20 + TOKYO.logs_ingest_gb)

@@ -93,6 +93,17 @@ CALLS: dict[str, list[str]] = {
                                                        "s3:GetEncryptionConfiguration"],
     t.S3_BUCKET_LIFECYCLE_CONFIGURATION: ["s3:PutLifecycleConfiguration", "s3:GetLifecycleConfiguration"],
     t.BUCKET_POLICY: ["s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"],
+    t.RDS_SUBNET_GROUP: ["rds:CreateDBSubnetGroup", "rds:DescribeDBSubnetGroups", "rds:ModifyDBSubnetGroup",
+                         "rds:DeleteDBSubnetGroup", "rds:AddTagsToResource", "rds:ListTagsForResource"],
+    # A managed master password: RDS creates, rotates and deletes the secret with the caller's permissions (Aurora
+    # User Guide, "Password management with Amazon Aurora and AWS Secrets Manager", required permissions); the final
+    # snapshot is taken as the cluster is deleted; the first RDS resource of an account makes its service-linked role.
+    t.RDS_CLUSTER: ["rds:CreateDBCluster", "rds:DescribeDBClusters", "rds:ModifyDBCluster", "rds:DeleteDBCluster",
+                    "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource", "rds:ListTagsForResource",
+                    "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:RotateSecret",
+                    "secretsmanager:TagResource", "iam:CreateServiceLinkedRole"],
+    t.RDS_CLUSTER_INSTANCE: ["rds:CreateDBInstance", "rds:DescribeDBInstances", "rds:ModifyDBInstance",
+                             "rds:DeleteDBInstance", "rds:AddTagsToResource"],
     t.STACK_REFERENCE: [],  # read by the engine from the backend, not from AWS
     t.AWS_PROVIDER: [],  # an explicit provider (examples/two-environments) is configuration, not an AWS resource
 }
@@ -160,8 +171,8 @@ def test_nothing_is_granted_wholesale_and_the_dangerous_actions_are_fenced() -> 
         "StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]}}
     assert [s["Sid"] for s in POLICY["Statement"] if "iam:PassRole" in json.dumps(s["Action"])] == [
         "PassRolesOnlyToEc2AndEcsTasks"]
-    assert by_sid["EcsServiceLinkedRoleOnAFreshAccount"]["Condition"] == {
-        "StringEquals": {"iam:AWSServiceName": "ecs.amazonaws.com"}}
+    assert by_sid["ServiceLinkedRolesOfEcsAndRdsOnAFreshAccount"]["Condition"] == {
+        "StringEquals": {"iam:AWSServiceName": ["ecs.amazonaws.com", "rds.amazonaws.com"]}}
     assert not allowed("iam:CreateUser") and not allowed("iam:CreatePolicyVersion") and not allowed("s3:PutObject")
 
 

@@ -31,5 +31,5 @@ def test_the_png_is_rendered(tmp_path: Path) -> None:
 
 
 def test_a_stack_without_bastion_draws_without_it() -> None:
-    text = diagram.mermaid(captured("dev", "preview", bastion="off"))
+    text = diagram.mermaid(captured("dev", "preview", bastion="off", database=False))
     assert "bastion" not in text.replace("bastion task", "")

@@ -66,7 +66,7 @@ def test_dev_places_endpoints_in_one_az_to_save_cost(dev: Capture) -> None:
 
 
 def test_endpoint_set_is_config(cap) -> None:
-    run = cap("dev", "preview", bastion="off", endpoints=["ssm", "ssmmessages", "ec2messages", "s3"])
+    run = cap("dev", "preview", bastion="off", database=False, endpoints=["ssm", "ssmmessages", "ec2messages", "s3"])
     assert {r.name.removeprefix("endpoints-") for r in run.of_type(graph.ENDPOINT)} \
         == {"ssm", "ssmmessages", "ec2messages", "s3"}
 
@@ -175,7 +175,7 @@ def gateway_buckets(run: Capture) -> set[str]:
 ])
 def test_the_s3_gateway_admits_exactly_the_aws_buckets_the_workloads_read(cap, mode: str, bastion: str,
                                                                          buckets: set[str]) -> None:
-    run = cap("dev", mode, bastion=bastion)
+    run = cap("dev", mode, bastion=bastion, database=bastion != "off")
     (statement,) = policy_of(run, "s3")["Statement"]
     assert statement["Effect"] == "Allow" and statement["Action"] == ["s3:GetObject"]
     assert gateway_buckets(run) == {f"arn:aws:s3:::{b}/*" for b in buckets}
@@ -209,10 +209,13 @@ def test_every_interface_endpoint_admits_only_the_accounts_own_principals(dev: C
 
 def test_a_service_that_accepts_no_policy_gets_none(monkeypatch: pytest.MonkeyPatch) -> None:
     """AWS answers VpcEndpointPolicySupported per service; a policy on a service without support would fail."""
-    from offline import aws_model
+    from dataclasses import replace
+
+    from airgap.catalog import ENDPOINT_SERVICES
     from offline.harness import capture
 
-    monkeypatch.setitem(aws_model.INTERFACE_SERVICES, "ssmmessages", False)
+    monkeypatch.setitem(ENDPOINT_SERVICES, "ssmmessages", replace(ENDPOINT_SERVICES["ssmmessages"],
+                                                                   documented_policy=False))
     run = capture("dev", "preview")
     assert "policy" not in run.named(graph.ENDPOINT, "endpoints-ssmmessages").inputs
     assert "policy" in run.named(graph.ENDPOINT, "endpoints-ssm").inputs
@@ -226,11 +229,13 @@ def test_every_aws_bucket_cites_the_aws_page_that_names_it() -> None:
 
 
 def test_regions_with_their_own_bucket_names_get_them() -> None:
+    from airgap import SsmHost
     from airgap.endpoint_policies import allowed_buckets
 
-    cape_town = {b.name for b in allowed_buckets("af-south-1", ["ssm-host"], [])}
+    host = SsmHost.needs().buckets
+    cape_town = {b.name for b in allowed_buckets("af-south-1", host, [])}
     assert "aws-ssm-distributor-file-af-south-1" in cape_town and "af-south-1-birdwatcher-prod" not in cape_town
-    bahrain = {b.name for b in allowed_buckets("me-south-1", ["ssm-host"], [])}
+    bahrain = {b.name for b in allowed_buckets("me-south-1", host, [])}
     assert "patch-baseline-snapshot-me-south-1-uduvl7q8" in bahrain
 
 
@@ -278,3 +283,22 @@ def test_flow_logs_switch_off_and_production_keeps_them(cap) -> None:
     (bucket,) = run.of_type("aws:s3/bucket:Bucket")
     assert bucket.inputs["forceDestroy"] is False
     assert run.named("aws:ec2/flowLog:FlowLog", "flow-logs").inputs["trafficType"] == "REJECT"
+
+
+@pytest.mark.parametrize("mode", ["preview", "update"])
+def test_a_new_endpoint_service_is_one_row_in_the_catalogue(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    """CloudWatch metrics, say: one row, then it can be named in airgap:endpoints; the config accepts it, the offline
+    model offers it, the endpoint gets the account-only policy, and the pack finds nothing to refuse."""
+    from airgap.catalog import ENDPOINT_SERVICES, EndpointService
+    from offline.guard_run import analyze
+    from offline.harness import capture
+
+    monkeypatch.setitem(ENDPOINT_SERVICES, "monitoring",
+                        EndpointService("monitoring", "Interface", "CloudWatch metrics from the host"))
+    wanted = ["ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "monitoring", "s3"]
+    run = capture("dev", mode, {"endpoints": wanted})
+    endpoint = run.named(graph.ENDPOINT, "endpoints-monitoring")
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.ap-northeast-1.monitoring"
+    assert endpoint.inputs["privateDnsEnabled"] is True
+    assert json.loads(endpoint.inputs["policy"])["Statement"][0]["Sid"] == "TheAccountsOwnPrincipalsOnly"
+    assert analyze(run).mandatory == []

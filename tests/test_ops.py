@@ -24,7 +24,7 @@ from moto import mock_aws
 from ops import __main__ as cli
 from ops.bastion import ForwardOptions, forward, park
 from ops.errors import OpsError
-from ops.outputs import Stack, Target, load_outputs, read_stack
+from ops.outputs import DatabaseInfo, Stack, Target, load_outputs, read_stack
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -268,9 +268,13 @@ def test_the_command_line_reports_errors_in_one_line(tmp_path: Path, capsys: pyt
 def test_stack_outputs_the_program_exports_are_what_the_cli_reads(cap) -> None:
     exports = cap("dev", "update").exports
     stack = read_stack("dev", exports)
+    endpoint = exports["databaseEndpoint"]
     assert stack == Stack("dev", REGION, exports["bastionCluster"], exports["bastionService"],
-                          (Target("ssm-host", exports["ssmHostPrivateIp"], (8080,)),), exports["bastionImage"],
-                          "public.ecr.aws/amazonlinux/amazonlinux:2023", "linux/arm64")
+                          (Target("ssm-host", exports["ssmHostPrivateIp"], (8080,)),
+                           Target("database", endpoint, (5432,))),
+                          exports["bastionImage"], "public.ecr.aws/amazonlinux/amazonlinux:2023", "linux/arm64",
+                          "parked", DatabaseInfo(endpoint, 5432, "app", "airgap_admin", exports["databaseSecretArn"]))
+    assert exports["databaseSecretArn"].startswith("arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!")
     assert all(type(p) is int for t in stack.targets for p in t.ports)  # str(port) goes into the parameters
 
 
@@ -455,8 +459,8 @@ class Untouchable:
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"host": "8.8.8.8"}, r"--host 8\.8\.8\.8: the bastion's security group may reach only ssm-host \(10\.40\.0\.25\) "
-                          r"on 8080"),
+    ({"host": "8.8.8.8"}, r"--to 8\.8\.8\.8: not something the bastion may forward to; its security group may "
+                          r"reach only ssm-host \(10\.40\.0\.25\) on 8080"),
     ({"port": 22}, r"--port 22: the bastion may reach ssm-host only on 8080 .*22 and 3389 are never allowed"),
     ({"port": 3389}, r"--port 3389"),
     ({"host": "ssm-host", "port": 5432}, r"--port 5432"),
@@ -673,3 +677,41 @@ def test_park_refuses_while_a_session_is_active_unless_forced(ecs) -> None:
     assert desired(fake) == 1
     park(STACK, session, say=quiet, sessions=sessions, force=True)
     assert desired(fake) == 0
+
+
+# --- the database, through the bastion ------------------------------------------------------------------------------
+
+DB_ENDPOINT = "airgap-dev-database.cluster-abc.ap-northeast-1.rds.amazonaws.com"
+DB_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!cluster-1-AbCdEf"
+WITH_DATABASE = read_stack("dev", {
+    **OUTPUTS, "bastionTargets": [*OUTPUTS["bastionTargets"], {"name": "database", "address": DB_ENDPOINT,
+                                                              "ports": [5432]}],
+    "databaseEndpoint": DB_ENDPOINT, "databasePort": 5432, "databaseName": "app", "databaseUser": "airgap_admin",
+    "databaseSecretArn": DB_SECRET})
+
+
+def test_forward_to_the_database_prints_a_ready_psql_line(ecs, tools: Path) -> None:
+    """One command to a psql prompt: the tunnel to the cluster's endpoint on 5432, the password fetched from the
+    secret RDS keeps, or an IAM token signed for the cluster's own name and port (not localhost)."""
+    session, fake = ecs
+    said: list[str] = []
+    assert go(session, stack=WITH_DATABASE, host="database", said=said, profile="sandbox") == 0
+    args = json.loads(tools.read_text())
+    assert json.loads(args[args.index("--parameters") + 1]) == {
+        "host": [DB_ENDPOINT], "portNumber": ["5432"], "localPortNumber": ["5432"]}
+    (connect,) = [s for s in said if s.startswith("connect:")]
+    assert f"--secret-id {DB_SECRET}" in connect and "aws --region ap-northeast-1 --profile sandbox" in connect
+    assert f'psql "host={DB_ENDPOINT} hostaddr=127.0.0.1 port=5432 dbname=app sslmode=require user=airgap_admin"' \
+        in connect
+    (iam,) = [s for s in said if s.startswith("with IAM authentication")]
+    assert f"generate-db-auth-token --hostname {DB_ENDPOINT} --port 5432" in iam
+    assert any("resumes on the first connection" in s for s in said)
+    assert desired(fake) == 0  # parked again when the session ended
+
+
+def test_a_local_port_for_the_database_keeps_the_token_signed_for_its_real_port(ecs, tools: Path) -> None:
+    session, _ = ecs
+    said: list[str] = []
+    go(session, stack=WITH_DATABASE, host="database", said=said, local_port=15432)
+    (iam,) = [s for s in said if s.startswith("with IAM authentication")]
+    assert "--port 5432 " in iam and "port=15432" in iam

@@ -81,7 +81,8 @@ def test_the_pack_is_what_the_cli_runs() -> None:
 
 # --- shipped stacks ----------------------------------------------------------------------------------------------
 
-SHIPPED_CONFIGS = [{}, {"bastion": "off"}, {"bastion": "on"}, {"execKms": True}, {"endpointPlacement": "every-az"},
+SHIPPED_CONFIGS = [{}, {"bastion": "off", "database": False}, {"bastion": "on"}, {"execKms": True},
+                   {"endpointPlacement": "every-az"},
                    {"includeEc2Messages": True}, {"production": True}, {"bastionForwardPorts": []},
                    {"bastionImage": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1"}]
 
@@ -129,6 +130,12 @@ def add_rule(cap: Capture, kind: str, name: str, on: str, **inputs: object) -> C
 
 
 VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
+    ("database-reachability", lambda c: mutate.remove(c, INGRESS, "database-allows-tcp5432-from-bastion"),
+     ("SecurityGroup 'bastion': may send 5432 to Cluster 'database'",)),
+    ("rds-managed-master-password", lambda c: mutate.set_prop(mutate.set_prop(
+        c, "aws:rds/cluster:Cluster", "database", "manageMasterUserPassword", None),
+        "aws:rds/cluster:Cluster", "database", "masterPassword", "in-the-program"),
+     ("Cluster 'database': sets its master password in the program",)),
     ("no-internet-gateway", lambda c: mutate.add(c, "aws:ec2/internetGateway:InternetGateway", "igw", {}),
      ("opens a path to the internet",)),
     ("no-default-route", lambda c: mutate.add(c, "aws:ec2/route:Route", "to-nat", {

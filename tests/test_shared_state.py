@@ -88,11 +88,12 @@ def test_once_created_the_role_stays_declared_so_the_next_plan_changes_nothing()
     assert len(run.of_type(SERVICE_LINKED_ROLE)) == 1
 
 
-@pytest.mark.parametrize(("stack", "overrides"), [("dev", {}), ("dev", {"bastion": "off"}), ("net", {})])
+@pytest.mark.parametrize(("stack", "overrides"), [
+    ("dev", {}), ("dev", {"bastion": "off", "database": False}), ("net", {})])
 def test_an_account_that_has_the_role_gets_none_and_so_does_a_stack_without_a_bastion(
         stack: str, overrides: dict) -> None:
     assert captured(stack, "update", **overrides).of_type(SERVICE_LINKED_ROLE) == []
 
 
 def test_without_a_bastion_a_fresh_account_needs_no_role(fresh_account: None) -> None:
-    assert capture("dev", "update", {"bastion": "off"}).of_type(SERVICE_LINKED_ROLE) == []
+    assert capture("dev", "update", {"bastion": "off", "database": False}).of_type(SERVICE_LINKED_ROLE) == []

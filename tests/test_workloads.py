@@ -40,7 +40,7 @@ def bastion_mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def stack(cap, mode: str, bastion_mode: str) -> Capture:
-    return cap("dev", mode, bastion=bastion_mode)
+    return cap("dev", mode, bastion=bastion_mode, database=False)  # the database: tests/test_database.py
 
 
 def policy_document(cap: Capture, name: str) -> dict:
@@ -149,7 +149,7 @@ def test_file_share_policy_denies_plain_nfs_and_grants_only_the_host_role(cap) -
 def test_only_production_protects_the_file_share(cap, production: bool, protected: bool) -> None:
     run = cap("dev", "preview", production=production)
     assert run.named(FS, "file-share").protect is protected
-    assert [r.name for r in run if r.protect] == (["file-share"] if protected else [])
+    assert sorted(r.name for r in run if r.protect) == (["database", "file-share"] if protected else [])
 
 
 # --- Fargate bastion ----------------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ def test_a_custom_private_ecr_image_is_used_as_it_is(cap, mode: str) -> None:
     ("on", {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs", "s3"}),
 ])
 def test_endpoints_follow_the_bastion_mode(cap, mode: str, bastion: str, endpoints: set[str]) -> None:
-    run = cap("dev", mode, bastion=bastion)
+    run = cap("dev", mode, bastion=bastion, database=False)
     assert {e.name.removeprefix("endpoints-") for e in run.of_type(graph.ENDPOINT)} == endpoints
     assert bool(run.of_type(SERVICE)) is (bastion != "off")
     assert bool([r for r in run if r.type == "airgap:compute:FargateBastion"]) is (bastion != "off")
@@ -346,7 +346,8 @@ def test_outputs_give_the_exact_session_commands(cap) -> None:
 
 
 def test_resource_count_per_bastion_mode(cap) -> None:
-    counts = {m: sum(r.custom for r in cap("dev", "preview", bastion=m)) for m in ("off", "parked", "on")}
+    counts = {m: sum(r.custom for r in cap("dev", "preview", bastion=m, database=False))
+              for m in ("off", "parked", "on")}
     # parked and on differ only in desired count; off drops the bastion and its three endpoints.
     assert counts["parked"] == counts["on"]
     assert counts["off"] < counts["parked"]

@@ -12,6 +12,7 @@ after itself, so a stack may hold any number of each. See the package README for
 
 from airgap.bastion import FargateBastion, FargateBastionArgs
 from airgap.connections import Connectable, Connections, Port, PrefixListPeer
+from airgap.database import Database, DatabaseArgs
 from airgap.endpoints import EndpointAccess, EndpointGroup, VpcEndpoints, VpcEndpointsArgs
 from airgap.file_share import FileShare, FileShareArgs
 from airgap.flow_logs import VpcFlowLogs, VpcFlowLogsArgs
@@ -19,12 +20,15 @@ from airgap.naming import PhysicalNames
 from airgap.network import ExistingNetwork, Network, PrivateNetwork, PrivateNetworkArgs
 from airgap.shared_network import SharedNetwork, SharedNetworkArgs
 from airgap.ssm_host import SsmHost, SsmHostArgs
+from airgap.workload import ForwardTarget, Needs, Workload
 
 __version__ = "0.3.0"
 
 __all__ = [
     "Connectable",
     "Connections",
+    "Database",
+    "DatabaseArgs",
     "EndpointAccess",
     "EndpointGroup",
     "ExistingNetwork",
@@ -32,6 +36,8 @@ __all__ = [
     "FargateBastionArgs",
     "FileShare",
     "FileShareArgs",
+    "ForwardTarget",
+    "Needs",
     "Network",
     "PhysicalNames",
     "Port",
@@ -46,5 +52,6 @@ __all__ = [
     "VpcEndpointsArgs",
     "VpcFlowLogs",
     "VpcFlowLogsArgs",
+    "Workload",
     "__version__",
 ]

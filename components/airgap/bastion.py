@@ -32,12 +32,13 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from airgap.connections import Connections
+from airgap.connections import Connections, Port
 from airgap.endpoints import EndpointAccess
 from airgap.iam import role_policy, service_role, statement
 from airgap.image_reference import EcrImage, Reference
 from airgap.naming import ChildNames, PhysicalNames, check_component_name
 from airgap.where import PARTITION, Where, where
+from airgap.workload import ForwardTarget, Needs, Workload, buckets_of
 
 CONTAINER = "bastion"
 # Amazon Linux from ECR Public: multi-arch, and anonymous pulls need no credentials to copy it.
@@ -81,6 +82,26 @@ class FargateBastion(pulumi.ComponentResource):
     service: aws.ecs.Service
     task_role: aws.iam.Role
     execution_role: aws.iam.Role
+
+    @classmethod
+    def needs(cls, kms: bool = False) -> Needs:
+        """Pulling its image from private ECR (ecr.api, ecr.dkr, and S3 for the layers: ECR User Guide, "Amazon ECR
+        interface VPC endpoints"), awslogs (logs), ECS Exec (ssmmessages; kms for an encrypted channel)."""
+        return Needs(frozenset({"ecr.api", "ecr.dkr", "s3", "logs", "ssmmessages", *(["kms"] if kms else [])}),
+                     buckets_of("bastion"))
+
+    def forward_targets(self) -> list[ForwardTarget]:
+        return []  # it forwards; it serves nothing
+
+    def allow_forwarding_to(self, *workloads: Workload) -> list[pulumi.Resource]:
+        """Open each workload's forward targets to the bastion: egress here, ingress on the workload's group."""
+        rules: list[pulumi.Resource] = []
+        for workload in workloads:
+            for target in workload.forward_targets():
+                for port in target.ports:
+                    rules += self.connections.allow_to(workload, Port.tcp(port),
+                                                       f"port forwarding to {target.what or target.name}")
+        return rules
 
     def __init__(self, name: str, args: FargateBastionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airgap:compute:FargateBastion", check_component_name("FargateBastion", name), None, opts)

@@ -18,6 +18,9 @@ class EndpointService:
     name: str  # the service suffix in com.amazonaws.<region>.<name>
     kind: EndpointKind
     why: str
+    # Whether AWS documents that its endpoint accepts a policy. The program asks AWS itself (DescribeVpcEndpoint-
+    # Services); this is what the offline model answers for it.
+    documented_policy: bool = True
 
     def service_name(self, region: str) -> str:
         return f"com.amazonaws.{region}.{self.name}"
@@ -52,13 +55,6 @@ ENDPOINT_SERVICES: dict[str, EndpointService] = {
         ),
     )
 }
-
-# SSM host: what the agent needs to be managed and reached (Systems Manager User Guide, "Use VPC endpoints").
-SSM_HOST_ENDPOINTS: tuple[str, ...] = ("ssm", "ssmmessages", "s3")
-# Fargate bastion: image pull from private ECR (ECR User Guide, "Amazon ECR interface VPC endpoints"),
-# awslogs, ECS Exec (ECS Developer Guide, ECS Exec prerequisites).
-BASTION_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "s3", "logs", "ssmmessages")
-
 
 @dataclass(frozen=True)
 class InstanceType:

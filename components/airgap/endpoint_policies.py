@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 from airgap.where import PARTITION
 
-Workload = Literal["ssm-host", "bastion"]
+# The workload that reads a bucket, in the user's words (each workload's `needs()` takes its own).
+Workload = str
 
 ECR_GUIDE = ('Amazon ECR User Guide, "Amazon ECR interface VPC endpoints (AWS PrivateLink)", "Minimum Amazon S3 '
              'bucket permissions for Amazon ECR"')
@@ -92,10 +93,11 @@ class AllowedBucket:
     owner: Literal["AWS", "account"]
 
 
-def allowed_buckets(region: str, workloads: Sequence[Workload], user_buckets: Sequence[str]) -> list[AllowedBucket]:
-    """Every bucket the S3 gateway lets the stack reach, in the order the plan shows them."""
+def allowed_buckets(region: str, aws_owned: Sequence[AwsBucket], user_buckets: Sequence[str]) -> list[AllowedBucket]:
+    """Every bucket the S3 gateway lets the stack reach, in the order the plan shows them: the AWS-owned ones the
+    workloads read (their `needs().buckets`), in the table's order, then the account's own."""
     found = [AllowedBucket(b.name(region), ("s3:GetObject",), b.why, b.source, "AWS")
-             for b in AWS_BUCKETS if b.workload in workloads and b.applies(region)]
+             for b in AWS_BUCKETS if b in aws_owned and b.applies(region)]
     found += [AllowedBucket(name, USER_BUCKET_ACTIONS, "named in airgap:s3Buckets", "the stack's config", "account")
               for name in user_buckets]
     return found

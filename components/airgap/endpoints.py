@@ -18,9 +18,10 @@ import pulumi_aws as aws
 
 from airgap.catalog import ENDPOINT_SERVICES
 from airgap.connections import Connectable, Connections, Port, PrefixListPeer
-from airgap.endpoint_policies import Workload, allowed_buckets, gateway_policy, interface_policy
+from airgap.endpoint_policies import allowed_buckets, gateway_policy, interface_policy
 from airgap.naming import ChildNames, check_component_name
 from airgap.where import where
+from airgap.workload import Needs, needs_of
 
 HTTPS = Port.tcp(443)
 
@@ -78,18 +79,18 @@ class VpcEndpointsArgs:
     subnet_ids: Mapping[str, pulumi.Input[str]]
     # The route tables the S3 gateway adds its route to (every table of the subnets above).
     route_table_ids: Sequence[pulumi.Input[str]]
-    # Service names from the catalogue, e.g. ("ssm", "ssmmessages", "s3").
-    services: tuple[str, ...]
+    # Service names from the catalogue, e.g. ("ssm", "ssmmessages", "s3"); empty: the ones the workloads need.
+    services: tuple[str, ...] = ()
     # Interface service -> the AZs that get its network interface (each billed per hour, even idle); only zones
     # that AWS offers the service in. None: every AZ of `subnet_ids`.
     zones: Mapping[str, tuple[str, ...]] | None = None
     # Interface service -> whether AWS accepts an endpoint policy on it. None: ask AWS, through the component's
     # provider (GetVpcEndpointService, `vpcEndpointPolicySupported`).
     policy_supported: Mapping[str, bool] | None = None
-    # What the S3 gateway lets through: the AWS-owned buckets these workloads read in the component's region
-    # ("ssm-host": the SSM agent's and Amazon Linux's; "bastion": ECR's layers), and the account's own buckets
-    # named here (endpoint_policies.py: allowed_buckets). Nothing else.
-    workloads: Sequence[Workload] = ()
+    # What the workloads behind these endpoints need (each workload's `needs()`; 0.2's names "ssm-host" and
+    # "bastion" still mean their defaults). The S3 gateway lets through exactly the AWS-owned buckets they read in
+    # the component's region, and the account's own buckets named in `buckets`. Nothing else.
+    workloads: Sequence[Needs | str] = ()
     buckets: Sequence[str] = ()
     # Asleep: no interface endpoint exists (each bills every AZ-hour it exists, used or not: AWS PrivateLink
     # pricing). The endpoint group, its rules and the S3 gateway (no hourly charge) stay, so waking only creates
@@ -111,12 +112,14 @@ class VpcEndpoints(pulumi.ComponentResource):
     def __init__(self, name: str, args: VpcEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airgap:endpoints:VpcEndpoints", check_component_name("VpcEndpoints", name), None, opts)
         names = ChildNames(name, first_name="endpoints")
-        unknown = [s for s in args.services if s not in ENDPOINT_SERVICES]
+        needs = Needs.union(w if isinstance(w, Needs) else needs_of([w]) for w in args.workloads)
+        services = args.services or tuple(s for s in ENDPOINT_SERVICES if s in needs.endpoints)
+        unknown = [s for s in services if s not in ENDPOINT_SERVICES]
         if unknown:
             raise ValueError(f"unknown endpoint services {unknown}: expected names from {list(ENDPOINT_SERVICES)}")
         at = where(self)
         vpc_id = args.vpc_id
-        zones = args.zones if args.zones is not None else {s: tuple(args.subnet_ids) for s in args.services}
+        zones = args.zones if args.zones is not None else {s: tuple(args.subnet_ids) for s in services}
 
         self.connections = Connections.with_new_group(
             names(), vpc_id=vpc_id, owner=self, default_port=HTTPS, was=names.was("endpoint-group"),
@@ -127,10 +130,10 @@ class VpcEndpoints(pulumi.ComponentResource):
         self.interface_endpoints = {}
         self.gateway_endpoints = {}
         # The interface services this VPC has while awake (none of them exists while asleep).
-        self.interface_services = [s for s in args.services if ENDPOINT_SERVICES[s].kind == "Interface"]
+        self.interface_services = [s for s in services if ENDPOINT_SERVICES[s].kind == "Interface"]
         # Service -> its endpoint policy (plain JSON, known in a first preview): what may cross the VPC's edge.
         self.policies: dict[str, dict] = {}
-        for service in (ENDPOINT_SERVICES[s] for s in args.services):
+        for service in (ENDPOINT_SERVICES[s] for s in services):
             if service.kind == "Interface":
                 if args.asleep:
                     continue
@@ -159,7 +162,7 @@ class VpcEndpoints(pulumi.ComponentResource):
             else:
                 child = names.opts(self, was=service.slug)
                 self.policies[service.name] = gateway_policy(
-                    allowed_buckets(at.region, args.workloads, args.buckets), at.account)
+                    allowed_buckets(at.region, needs.buckets, args.buckets), at.account)
                 self.gateway_endpoints[service.name] = aws.ec2.VpcEndpoint(
                     names(service.slug),
                     vpc_id=vpc_id,

@@ -20,6 +20,7 @@ from airgap.file_share import FileShare
 from airgap.iam import managed_policy, role_policy, service_role, statement
 from airgap.naming import ChildNames, check_component_name
 from airgap.where import where
+from airgap.workload import ForwardTarget, Needs, buckets_of
 
 MOUNT_POINT = "/mnt/share"
 
@@ -34,10 +35,12 @@ class SsmHostArgs:
     # that the agent registers and the mount succeeds at first boot.
     endpoints: EndpointAccess | None = None
     file_share: FileShare | None = None
-    # False while the stack is asleep: the instance is stopped, not terminated. A stopped instance bills only its
-    # EBS volume, keeps its disk, id, private IP and role, and starts again with `pulumi up` (Amazon EC2 User Guide,
-    # "Stop and start Amazon EC2 instances").
-    running: bool = True
+    # Asleep: the instance is stopped, not terminated. A stopped instance bills only its EBS volume, keeps its disk,
+    # id, private IP and role, and starts again with `pulumi up` (Amazon EC2 User Guide, "Stop and start Amazon EC2
+    # instances").
+    asleep: bool = False
+    # TCP ports on the host a bastion may port-forward to (its forward targets).
+    forward_ports: tuple[int, ...] = ()
 
 
 # Where first boot reports, for an operator to read through Session Manager (`cat`) or `aws ssm send-command`.
@@ -145,6 +148,17 @@ class SsmHost(pulumi.ComponentResource):
     instance: aws.ec2.Instance
     power: aws.ec2transitgateway.InstanceState
 
+    @classmethod
+    def needs(cls, ec2_messages: bool = False) -> Needs:
+        """The agent's endpoints (Systems Manager User Guide, "Use VPC endpoints"): ssm, ssmmessages, and S3 for dnf
+        and the agent's own buckets; ec2messages only for agents older than 3.3.40.0."""
+        return Needs(frozenset({"ssm", "ssmmessages", "s3", *(["ec2messages"] if ec2_messages else [])}),
+                     buckets_of("ssm-host"))
+
+    def forward_targets(self) -> list[ForwardTarget]:
+        ports = self._forward_ports
+        return [ForwardTarget("ssm-host", self.instance.private_ip, ports, "the SSM host")] if ports else []
+
     def __init__(self, name: str, args: SsmHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airgap:compute:SsmHost", check_component_name("SsmHost", name), None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -153,6 +167,7 @@ class SsmHost(pulumi.ComponentResource):
             raise ValueError(f'SsmHost instance_type "{args.instance_type}": expected one of {list(INSTANCE_TYPES)}')
         instance_type = INSTANCE_TYPES[args.instance_type]
         region = where(self).region
+        self._forward_ports = tuple(args.forward_ports)
 
         self.connections = Connections.with_new_group(
             names(), vpc_id=args.vpc_id, owner=self,
@@ -223,7 +238,7 @@ class SsmHost(pulumi.ComponentResource):
         self.power = aws.ec2transitgateway.InstanceState(
             names(),
             instance_id=self.instance.id,
-            state="running" if args.running else "stopped",
+            state="stopped" if args.asleep else "running",
             opts=pulumi.ResourceOptions(parent=self, depends_on=first_boot),
         )
         self.register_outputs(

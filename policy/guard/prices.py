@@ -34,6 +34,9 @@ class RegionPrices:
     public_ipv4_hour: float = 0.005  # every public IPv4 address, a NAT gateway's Elastic IP included
     vended_logs_s3_gb: float = 0.25  # CloudWatch "vended logs" delivered to S3 (VPC flow logs), first 10 TB
     s3_standard_gb_month: float = 0.023
+    aurora_acu_hour: float = 0.12  # Aurora Serverless v2, standard storage configuration
+    aurora_storage_gb_month: float = 0.10
+    secret_month: float = 0.40  # Secrets Manager, per secret (an RDS-managed master secret bills the same)
 
 
 PRICES: dict[str, RegionPrices] = {
@@ -46,6 +49,7 @@ PRICES: dict[str, RegionPrices] = {
         gp3_gb_month=0.096, efs_standard_gb_month=0.36, efs_ia_gb_month=0.0272, kms_key_month=1.0,
         logs_ingest_gb=0.76, nat_gateway_hour=0.062, nat_gateway_gb=0.062,
         vended_logs_s3_gb=0.25, s3_standard_gb_month=0.025,
+        aurora_acu_hour=0.15, aurora_storage_gb_month=0.12, secret_month=0.40,
     ),
     "us-east-1": RegionPrices(
         interface_endpoint_hour=0.01, interface_endpoint_gb=0.01,
@@ -56,6 +60,7 @@ PRICES: dict[str, RegionPrices] = {
         gp3_gb_month=0.08, efs_standard_gb_month=0.30, efs_ia_gb_month=0.016, kms_key_month=1.0,
         logs_ingest_gb=0.50, nat_gateway_hour=0.045, nat_gateway_gb=0.045,
         vended_logs_s3_gb=0.25, s3_standard_gb_month=0.023,
+        aurora_acu_hour=0.12, aurora_storage_gb_month=0.10, secret_month=0.40,
     ),
 }
 FALLBACK_REGION = "us-east-1"
@@ -73,6 +78,15 @@ SOURCES = {
     "vended logs to S3, s3 storage": "authors' knowledge of AWS list prices (CloudWatch pricing, Logs, Vended Logs; "
                                      "S3 pricing), not verified here; AWS bills flow logs to S3 as vended logs "
                                      "(Amazon VPC User Guide, \"Publish flow logs to Amazon S3\")",
+    "aurora (ap-northeast-1)": "$0.15/ACU-hour: a third-party summary of AWS's price list (kenzo0107.github.io, "
+                               "2025-12), not AWS's own page, which renders its figures in the browser; storage "
+                               "$0.12/GB-month: authors' knowledge. Check with `aws pricing get-products "
+                               "--service-code AmazonRDS --region us-east-1` before budgeting",
+    "aurora (us-east-1)": "$0.12/ACU-hour: AWS's published constant (aws agent toolkit); storage $0.10: authors' "
+                          "knowledge",
+    "secret_month": "$0.40 per secret per month: aws.amazon.com/secrets-manager/pricing (stored transcription); "
+                    "an RDS-managed master secret is billed as any other (Aurora User Guide, \"Password management "
+                    "with Amazon Aurora and AWS Secrets Manager\")",
     "yen check": "about 1,500 yen per endpoint per month, as users in Japan report: consistent with $0.014 x 730 h "
                  "= $10.22 at ~147 yen/$",
 }

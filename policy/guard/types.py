@@ -94,6 +94,7 @@ STACK_REFERENCE = "pulumi:pulumi:StackReference"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
 RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 
 # s3
 BUCKET = "aws:s3/bucket:Bucket"
