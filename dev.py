@@ -9,8 +9,9 @@
     python3 dev.py sleep --stack dev             # no interface endpoint, host stopped, bastion at 0 (pulumi up)
     python3 dev.py wake --stack dev              # everything back as it was (pulumi up)
     python3 dev.py bastion image --stack dev     # copy the bastion's image into the stack's repository
+    python3 dev.py sessions --stack dev          # who got in, to what, when, and where each session is logged
     python3 dev.py config-schema                 # write Pulumi.yaml's config block from program/sections
-    (these five need AWS credentials; all but `bastion image` also the pulumi CLI, logged in to the stack's backend)
+    (these need AWS credentials; all but `bastion image` also the pulumi CLI, logged in to the stack's backend)
 
 The first run creates .venv/ (the same virtualenv Pulumi.yaml names) from the pinned requirements; later runs reuse
 it until a requirements file changes. Anything after the command is passed on: `python3 dev.py plan --help`.
@@ -37,6 +38,7 @@ COMMANDS = {
     "session": ["-m", "ops", "session"],
     "sleep": ["-m", "ops", "sleep"],
     "wake": ["-m", "ops", "wake"],
+    "sessions": ["-m", "ops", "sessions"],
     "config-schema": ["-m", "program.schema"],
     "test": None,  # ruff, then pytest; see run_tests
 }

@@ -32,6 +32,7 @@ from guard.types import (
     FILE_SYSTEM,
     FLOW_LOG,
     FS_POLICY,
+    IAM_POLICY,
     INGRESS,
     INSTANCE,
     INSTANCE_STATE,
@@ -63,6 +64,7 @@ from guard.types import (
     SERVICE_LINKED_ROLE,
     SG,
     SQS_QUEUE,
+    SSM_DOCUMENT,
     SUBNET,
     TASK,
     VPC,
@@ -165,6 +167,11 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
                                         "path": f"/aws-service-role/{c.inputs.get('awsServiceName')}/"}),
     PROFILE: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("iam", f"instance-profile/{i}", region=False), "name": i}),
+    IAM_POLICY: (lambda c: c.arn("iam", f"policy/{c.inputs.get('name') or c.autoname}", region=False),
+                 lambda c, i: {"arn": i, "policyId": f"ANPA{_hex(i, 17).upper()}", "name": i.rsplit("/", 1)[1]}),
+    SSM_DOCUMENT: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
+        "arn": c.arn("ssm", f"document/{i}"), "status": "Active", "documentVersion": "1", "latestVersion": "1",
+        "defaultVersion": "1", "owner": ACCOUNT, "schemaVersion": "1.0"}),
     ROLE_POLICY: (lambda c: f"{c.inputs.get('role', 'role')}:{c.autoname}",
                                       lambda c, i: {"name": i.split(":", 1)[1]}),
     ATTACHMENT: (lambda c: c.autoname, lambda c, i: {}),

@@ -18,7 +18,18 @@ from typing import Any
 import yaml
 
 from airgap import endpoint_policies
-from guard.types import ASSOCIATION, DEFAULT_SG, ENDPOINT, ROUTE_TABLE, SG, SUBNET, VPC
+from guard.types import (
+    ASSOCIATION,
+    DEFAULT_SG,
+    ENDPOINT,
+    IAM_POLICY,
+    KMS_KEY,
+    ROUTE_TABLE,
+    SG,
+    SSM_DOCUMENT,
+    SUBNET,
+    VPC,
+)
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
 from offline.harness import MODES, ROOT, Capture, Registration, capture
@@ -44,9 +55,31 @@ DETAILS: dict[str, Callable[[Registration], str]] = {
         + (f", private DNS {'on' if r.inputs.get('privateDnsEnabled') else 'OFF'}, "
            f"{len(r.inputs.get('subnetIds') or [])} AZ" if r.inputs.get("vpcEndpointType") == "Interface"
            else f", {len(r.inputs.get('routeTableIds') or [])} route tables") + ")"),
+    SSM_DOCUMENT: lambda r: _session_document(r),
+    IAM_POLICY: lambda r: f"{r.inputs.get('name')}: {_statements(r)}",
+    KMS_KEY: lambda r: f"rotation {_on(r.inputs.get('enableKeyRotation'))}: {r.inputs.get('description', '')}",
     graph.INGRESS: lambda r: r.inputs.get("description", ""),
     graph.EGRESS: lambda r: r.inputs.get("description", ""),
 }
+
+
+def _session_document(r: Registration) -> str:
+    try:
+        inputs = json.loads(r.inputs.get("content") or "{}").get("inputs") or {}
+    except (TypeError, ValueError):
+        return f"{r.inputs.get('name')} ({r.inputs.get('documentType')}), content known after up"
+    logged = inputs.get("cloudWatchLogGroupName") or inputs.get("s3BucketName") or "NOT logged"
+    return (f"{r.inputs.get('name')}: shells encrypted with {inputs.get('kmsKeyId') or 'NO key'}, streamed to "
+            f"{logged}, idle {inputs.get('idleSessionTimeout')} min, at most {inputs.get('maxSessionDuration')} min, "
+            f"run as {inputs.get('runAsDefaultUser') if inputs.get('runAsEnabled') else 'ssm-user'}")
+
+
+def _statements(r: Registration) -> str:
+    try:
+        statements = json.loads(r.inputs.get("policy") or "{}").get("Statement") or []
+    except (TypeError, ValueError):
+        return "known after up"
+    return ", ".join(s.get("Sid", "?") for s in statements)
 
 
 # Reading order inside a component: the thing itself, then its group, then the rules and the rest.

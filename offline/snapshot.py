@@ -21,6 +21,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
     "dev-asleep": ("dev", {}, "asleep"),
     "dev-on-kms": ("dev", {"bastion": "on", "execKms": True}, None),
     "dev-bastion-off": ("dev", {"bastion": "off", "database": False}, None),
+    "dev-operator-role": ("dev", {"operatorPrincipals": ["arn:aws:iam::123456789012:role/Ops"],
+                                  "sessionIdleTimeoutMinutes": 10}, None),
     "net": ("net", {}, None),
     "app": ("app", {}, None),
 }

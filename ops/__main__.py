@@ -6,6 +6,7 @@
     python3 dev.py wake --stack dev                    # wake a stack (a workload stack wakes its network first)
     python3 dev.py bastion image --stack dev           # copy the bastion's image into the stack's repository
     python3 dev.py bastion park --stack dev
+    python3 dev.py sessions --stack dev                # who connected, to what, when, and where the log is
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops import stack_control
-from ops.aws import aws_session, check_credentials, check_tools
+from ops.audit import history, table
+from ops.aws import aws_session, check_credentials, check_tools, refused
 from ops.bastion import ForwardOptions, forward, image, park
 from ops.errors import OpsError
 from ops.host import host_session
-from ops.leases import AwsSessions, SessionLister
+from ops.leases import AwsSessions, SessionLister, Targets
 from ops.on_demand import Operator, hold, settle, sleep_stacks
 from ops.outputs import load_outputs, read_stack
 from program.contract import Out, StackState
@@ -51,7 +53,9 @@ def parser() -> argparse.ArgumentParser:
                             ("image", "copy the bastion's image into the stack's own ECR repository"),
                             ("session", "a Session Manager shell on the SSM host, waking the stack if asleep"),
                             ("sleep", "put stacks to sleep: no interface endpoint, host stopped, bastion at 0"),
-                            ("wake", "wake a stack: endpoints back, host started, bastion as airgap:bastion says")):
+                            ("wake", "wake a stack: endpoints back, host started, bastion as airgap:bastion says"),
+                            ("sessions", "the stack's recent Session Manager sessions: who, target, document, "
+                                         "start and end, and where each is logged")):
         # forward, park and image are reached as `python3 dev.py bastion <command>`.
         prog = f"python3 dev.py {'bastion ' if name in ('forward', 'park', 'image') else ''}{name}"
         sub = commands.add_parser(name, help=help_text, prog=prog)
@@ -72,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
                              help="seconds to wait for the host to connect to Session Manager (600)")
             sub.add_argument("--command", dest="one_command", help="run this one command on the host instead of a "
                              "shell (Session document AWS-StartNonInteractiveCommand)")
-        if name in ("forward", "park", "image"):
+        if name in ("forward", "park", "image", "sessions"):
             sub.add_argument("--outputs", type=Path, help="stack outputs saved with `pulumi stack output --json` "
                              "(then the stack is used as it is: nothing is woken)")
         if name == "forward":
@@ -175,6 +179,15 @@ def run(args: argparse.Namespace,
                         stay_awake=args.stay_awake)
         return hold(control, body, me, stay_awake=args.stay_awake, check=check)
     outputs = load_outputs(args.stack, args.outputs)
+    if args.command == "sessions":
+        region = str(outputs.get(Out.REGION) or "us-east-1")
+        session = aws_session(args.profile, region)
+        check_credentials(session)
+        lister = AwsSessions(session)
+        found = history(session.client("ssm"), Targets.of(args.stack, outputs), lister.vpc_of)
+        for line in table(found, outputs, region):
+            print(line)
+        return 0
     stack = read_stack(args.stack, outputs)
     session = aws_session(args.profile, stack.region)
     if args.command == "park":
@@ -191,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     except OpsError as err:
         print(f"airgap: {err}", file=sys.stderr)
         return 2
-    except (ClientError, BotoCoreError) as err:
+    except ClientError as err:
+        print(f"airgap: {refused(err) or f'AWS answered: {err}'}", file=sys.stderr)
+        return 2
+    except BotoCoreError as err:
         print(f"airgap: AWS answered: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from ops.errors import OpsError
+from program.contract import Out
 
 PLUGIN_DOCS = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html"
 
@@ -39,3 +40,18 @@ def check_credentials(session: boto3.Session) -> str:
         raise OpsError(f"AWS refused the credentials: {err}") from err
 
 
+
+
+def refused(err: ClientError) -> str | None:
+    """For an access-denied answer, one line naming the action AWS refused and what grants it; None otherwise.
+    AWS's message names the action: "... is not authorized to perform: ssm:DescribeSessions on resource: ..."."""
+    error = err.response.get("Error", {})
+    if "AccessDenied" not in str(error.get("Code", "")) and "Unauthorized" not in str(error.get("Code", "")):
+        return None
+    message = str(error.get("Message", ""))
+    action = message.split("perform: ", 1)[1].split(" ", 1)[0] if "perform: " in message else \
+        f"{err.operation_name} (see AWS's message)"
+    resource = message.split("on resource: ", 1)[1].split(" ", 1)[0] if "on resource: " in message else ""
+    return (f"AWS refused {action}{' on ' + resource if resource else ''} for your credentials: the stack's operator "
+            f"policy (stack output {Out.OPERATOR_POLICY_ARN}) grants every action these tools use; waking or "
+            "sleeping a stack also needs the deployer's (iam/deployer-policy.json)")

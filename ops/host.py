@@ -20,6 +20,7 @@ import boto3
 
 from ops.aws import check_credentials, check_tools
 from ops.errors import OpsError
+from program.contract import Out
 
 
 def wait_connected(ssm: Any, instance_id: str, timeout: float, poll: float = 5,
@@ -46,10 +47,15 @@ def wait_connected(ssm: Any, instance_id: str, timeout: float, poll: float = 5,
 COMMAND_DOCUMENT = "AWS-StartNonInteractiveCommand"
 
 
-def session_command(region: str, instance_id: str, profile: str | None, command: str | None = None) -> list[str]:
-    one = ["--document-name", COMMAND_DOCUMENT, "--parameters", json.dumps({"command": [command]})] if command else []
+def session_command(region: str, instance_id: str, profile: str | None, command: str | None = None,
+                    document: str | None = None) -> list[str]:
+    """A shell under the stack's own preferences document (logged, encrypted, run as its user), or one command."""
+    if command:
+        how = ["--document-name", COMMAND_DOCUMENT, "--parameters", json.dumps({"command": [command]})]
+    else:
+        how = ["--document-name", document] if document else []
     return ["aws", "ssm", "start-session", "--region", region, *(["--profile", profile] if profile else []),
-            "--target", instance_id, *one]
+            "--target", instance_id, *how]
 
 
 def run_interactive(command: list[str], popen: Callable[..., Any] = subprocess.Popen) -> int:
@@ -77,4 +83,5 @@ def host_session(outputs: Mapping[str, Any], session: boto3.Session, *, stack: s
     check_credentials(session)
     wait_connected(session.client("ssm"), instance_id, timeout, clock=clock, sleep=sleep, say=say)
     say(f"running `{command}` on {instance_id}" if command else f"session on {instance_id} (exit the shell to end it)")
-    return run(session_command(str(outputs["region"]), instance_id, profile, command))
+    document = str(outputs.get(Out.SESSION_DOCUMENT) or "") or None
+    return run(session_command(str(outputs["region"]), instance_id, profile, command, document))

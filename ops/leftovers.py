@@ -102,4 +102,20 @@ def named_leftovers(session: Any, run: Any) -> list[str]:
     found += [f"log group {g['logGroupName']}" for g in groups["logGroups"]]
     clusters = session.client("ecs").describe_clusters(clusters=[names.name("bastion")])["clusters"]
     found += [f"ECS cluster {c['clusterName']}" for c in clusters if c.get("status") != "INACTIVE"]
+    return found + _perimeter_leftovers(session, names)
+
+
+def _perimeter_leftovers(session: Any, names: Any) -> list[str]:
+    """The shell document and the operator policy: left behind, the next stack of this name fails to create them
+    (DocumentAlreadyExists, EntityAlreadyExists)."""
+    found, ssm, document = [], session.client("ssm"), names.name("shell")
+    try:
+        ssm.describe_document(Name=document)
+        found.append(f"Session document {document} (aws ssm delete-document --name {document})")
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") != "InvalidDocument":
+            raise
+    policies = session.client("iam").get_paginator("list_policies").paginate(Scope="Local")
+    found += [f"IAM policy {p['PolicyName']} ({p['Arn']})" for page in policies for p in page["Policies"]
+              if p["PolicyName"] == names.name("operators")]
     return found

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ops.aws import refused
 from ops.errors import OpsError
 from ops.leases import ActiveSession, SessionLister, Targets, holders, listed, own_sessions
 from ops.stack_control import Stack, between, deployed, move, now_utc, plain_outputs
@@ -44,10 +45,9 @@ def others(operator: Operator, targets: Targets, since: datetime | None = None) 
     try:
         return holders(operator.sessions, targets, mine)
     except (ClientError, BotoCoreError) as err:
-        code = err.response.get("Error", {}).get("Code", "") if isinstance(err, ClientError) else ""
-        raise OpsError(f"cannot ask Session Manager who is connected to stack {targets.stack} (AWS said: "
-                       f"{code or err}); the tools need ssm:DescribeSessions (and ec2:DescribeInstances, "
-                       "ecs:DescribeTasks, ec2:DescribeSubnets for a network stack)") from err
+        why = refused(err) if isinstance(err, ClientError) else None
+        raise OpsError(f"cannot ask Session Manager who is connected to stack {targets.stack}: "
+                       f"{why or f'AWS said: {err}'}") from err
 
 
 def settle(stack: Stack, to: StackState, operator: Operator, *, force: bool = False,

@@ -50,3 +50,7 @@ class Out:
     BASTION_SERVICE = "bastionService"
     BASTION_TARGETS = "bastionTargets"
     ECS_SERVICE_LINKED_ROLE = "ecsServiceLinkedRole"
+    SESSION_DOCUMENT = "sessionDocument"
+    SESSION_LOG_GROUP = "sessionLogGroup"
+    OPERATOR_POLICY_ARN = "operatorPolicyArn"
+    OPERATOR_ROLE_ARN = "operatorRoleArn"

@@ -138,6 +138,16 @@ BAD_INPUTS: list[Bad] = [
     Bad("config", "airgap:execKms", "on", "true or false"),
     Bad("config", "airgap:logRetentionDays", "10", "a retention CloudWatch Logs accepts"),
     Bad("config", "airgap:production", "maybe", "true or false"),
+    # --- who may get in, and what a session may do ---
+    Bad("config", "airgap:sessionIdleTimeoutMinutes", "0", "minutes from 1 to 60"),
+    Bad("config", "airgap:sessionIdleTimeoutMinutes", "twenty", "a whole number"),
+    Bad("config", "airgap:sessionMaxDurationMinutes", "2880", "minutes from 1 to 1440"),
+    Bad("config", "airgap:sessionUser", "root", "a Linux user name other than root"),
+    Bad("config", "airgap:sessionUser", "Ops Team", "a Linux user name"),
+    Bad("config", "airgap:operatorPrincipals[0]", '["alice"]', "an IAM principal ARN"),
+    Bad("config", "airgap:operatorPrincipals[1]", '["arn:aws:iam::123456789012:root", "arn:aws:iam::1234:root"]',
+        "an IAM principal ARN"),
+    Bad("config", "airgap:operatorPrincipals", "arn:aws:iam::123456789012:root", "a YAML list"),
     # --- keys that do not exist ---
     Bad("config", "airgap:bastionn", "parked", 'did you mean "airgap:bastion"?'),
     Bad("config", "airgap:vpc_cidr", "10.1.0.0/16", 'did you mean "airgap:vpcCidr"?'),

@@ -76,7 +76,8 @@ def test_defaults_alone_make_a_valid_two_az_environment() -> None:
     settings = parsed()
     assert settings.availability_zones == ("ap-northeast-1a", "ap-northeast-1c")
     assert set(settings.endpoint_zones.values()) == {settings.availability_zones}
-    assert settings.endpoints == ("ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "s3")
+    # The host's shells are encrypted with the stack's key and streamed to its log group: kms and logs.
+    assert settings.endpoints == ("ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "kms", "s3")
 
 
 # Every bad value, with its key, value and expected message, is in the corpus: tests/bad_inputs.py.
@@ -174,13 +175,15 @@ def test_subnet_cidrs_follow_the_zone_letter_so_adding_an_az_moves_nothing() -> 
 
 
 @pytest.mark.parametrize(("raw", "endpoints"), [
-    ({}, ("ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "s3")),
-    ({"bastion": "off"}, ("ssm", "ssmmessages", "s3")),
-    ({"bastion": "off", "includeEc2Messages": "true"}, ("ssm", "ssmmessages", "ec2messages", "s3")),
+    ({}, ("ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "kms", "s3")),
+    ({"bastion": "off"}, ("ssm", "ssmmessages", "logs", "kms", "s3")),
+    ({"bastion": "off", "includeEc2Messages": "true"}, ("ssm", "ssmmessages", "ec2messages", "logs", "kms", "s3")),
     ({"ssmHost": "false", "fileShare": "false", "execKms": "true"},
      ("ssmmessages", "ecr.api", "ecr.dkr", "logs", "kms", "s3")),
-    ({"endpoints": '["s3", "ssm", "ssmmessages"]', "bastion": "off"}, ("ssm", "ssmmessages", "s3")),
-    ({"endpoints": '["s3", "ssm", "ssmmessages", "sts"]', "bastion": "off"}, ("ssm", "ssmmessages", "sts", "s3")),
+    ({"endpoints": '["s3", "ssm", "ssmmessages", "logs", "kms"]', "bastion": "off"},
+     ("ssm", "ssmmessages", "logs", "kms", "s3")),
+    ({"endpoints": '["s3", "ssm", "ssmmessages", "logs", "kms", "sts"]', "bastion": "off"},
+     ("ssm", "ssmmessages", "logs", "kms", "sts", "s3")),
 ])
 def test_endpoints_follow_the_workloads_unless_overridden(raw: dict, endpoints: tuple) -> None:
     assert parsed(**raw).endpoints == endpoints

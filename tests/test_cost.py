@@ -21,7 +21,8 @@ def test_every_region_prices_every_offered_instance_type() -> None:
     assert SOURCES, "every figure needs its provenance"
 
 
-@pytest.mark.parametrize(("mode", "interfaces"), [("off", 2), ("parked", 5), ("on", 5)])
+# The host alone: ssm, ssmmessages, and its shells' kms and logs; the bastion adds ecr.api and ecr.dkr.
+@pytest.mark.parametrize(("mode", "interfaces"), [("off", 4), ("parked", 6), ("on", 6)])
 def test_endpoint_cost_counts_endpoint_azs_billed_every_hour(mode: str, interfaces: int) -> None:
     estimate = cost.estimate(captured("dev", "preview", bastion=mode, database=False))
     assert estimate.endpoint_azs == interfaces

@@ -83,6 +83,13 @@ CALLS: dict[str, list[str]] = {
     t.KMS_KEY: ["kms:CreateKey", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy",
                 "kms:GetKeyRotationStatus", "kms:EnableKeyRotation", "kms:ListResourceTags",
                 "kms:ScheduleKeyDeletion"],
+    t.IAM_POLICY: ["iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
+                   "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy", "iam:TagPolicy"],
+    # A Session document's content (schema 1.0) is updated in place and made the default version (Systems Manager
+    # User Guide, "Update Session Manager preferences (command line)").
+    t.SSM_DOCUMENT: ["ssm:CreateDocument", "ssm:DescribeDocument", "ssm:GetDocument", "ssm:DescribeDocumentPermission",
+                     "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion", "ssm:DeleteDocument",
+                     "ssm:AddTagsToResource", "ssm:ListTagsForResource"],
     t.KMS_ALIAS: ["kms:CreateAlias", "kms:DeleteAlias", "kms:ListAliases", "kms:UpdateAlias"],
     t.BUCKET: ["s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketTagging",
                "s3:PutBucketTagging", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration",
@@ -173,7 +180,10 @@ def test_nothing_is_granted_wholesale_and_the_dangerous_actions_are_fenced() -> 
         "PassRolesOnlyToEc2AndEcsTasks"]
     assert by_sid["ServiceLinkedRolesOfEcsAndRdsOnAFreshAccount"]["Condition"] == {
         "StringEquals": {"iam:AWSServiceName": ["ecs.amazonaws.com", "rds.amazonaws.com"]}}
-    assert not allowed("iam:CreateUser") and not allowed("iam:CreatePolicyVersion") and not allowed("s3:PutObject")
+    assert not allowed("iam:CreateUser") and not allowed("s3:PutObject")
+    # Managed policies only under the project's prefix: the operator policy, never another team's.
+    assert [s["Resource"] for s in POLICY["Statement"] if "iam:CreatePolicyVersion" in s["Action"]] == [
+        "arn:aws:iam::*:policy/airgap-*"]
 
 
 def test_the_readme_points_the_ci_role_at_it() -> None:

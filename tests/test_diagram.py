@@ -15,7 +15,7 @@ def test_every_allowed_flow_is_an_arrow_with_its_port() -> None:
     for flow in graph.flows(cap):
         assert f'-- "{flow.port}" -->' in text
     assert "no internet gateway, no NAT" in text
-    assert "ap-northeast-1a 10.40.0.0/24" in text and "5 endpoint interfaces" in text
+    assert "ap-northeast-1a 10.40.0.0/24" in text and "6 endpoint interfaces" in text
 
 
 def test_the_readme_shows_the_diagram_the_plan_draws() -> None:

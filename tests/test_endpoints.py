@@ -24,7 +24,7 @@ def endpoints(cap: Capture, kind: str) -> dict[str, object]:
 def test_interface_endpoints_have_private_dns_and_only_the_endpoint_group(dev: Capture) -> None:
     group = dev.named(graph.SG, "endpoints")
     interfaces = endpoints(dev, "Interface")
-    assert set(interfaces) == {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs"}
+    assert set(interfaces) == {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs", "kms"}
     for endpoint in interfaces.values():
         assert endpoint.inputs["privateDnsEnabled"] is True, endpoint.name
         assert endpoint.property_dependencies["securityGroupIds"] == [group.urn], endpoint.name
@@ -66,9 +66,9 @@ def test_dev_places_endpoints_in_one_az_to_save_cost(dev: Capture) -> None:
 
 
 def test_endpoint_set_is_config(cap) -> None:
-    run = cap("dev", "preview", bastion="off", database=False, endpoints=["ssm", "ssmmessages", "ec2messages", "s3"])
-    assert {r.name.removeprefix("endpoints-") for r in run.of_type(graph.ENDPOINT)} \
-        == {"ssm", "ssmmessages", "ec2messages", "s3"}
+    chosen = ["ssm", "ssmmessages", "ec2messages", "logs", "kms", "s3"]
+    run = cap("dev", "preview", bastion="off", database=False, endpoints=chosen)
+    assert {r.name.removeprefix("endpoints-") for r in run.of_type(graph.ENDPOINT)} == set(chosen)
 
 
 CONSUMERS = '''
@@ -295,7 +295,7 @@ def test_a_new_endpoint_service_is_one_row_in_the_catalogue(monkeypatch: pytest.
 
     monkeypatch.setitem(ENDPOINT_SERVICES, "monitoring",
                         EndpointService("monitoring", "Interface", "CloudWatch metrics from the host"))
-    wanted = ["ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "monitoring", "s3"]
+    wanted = ["ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "kms", "monitoring", "s3"]
     run = capture("dev", mode, {"endpoints": wanted})
     endpoint = run.named(graph.ENDPOINT, "endpoints-monitoring")
     assert endpoint.inputs["serviceName"] == "com.amazonaws.ap-northeast-1.monitoring"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from airgap.session_preferences import SESSION_USER
 from airgap.ssm_host import BOOT_STATUS, MOUNT_POINT, boot_script
 from offline.harness import Capture
 
@@ -192,7 +193,8 @@ def test_the_program_puts_this_script_in_the_hosts_user_data_to_run_at_every_boo
     assert config.startswith("#cloud-config\n") and "- [scripts-user, always]" in config
     assert script.startswith("#!/bin/bash\n") and f"STATUS={BOOT_STATUS}" in script
     assert "dnf install -y amazon-efs-utils" in script and "swapon" in script
-    assert script.strip() == boot_script(*_ids(run), 1).strip()
+    assert script.strip() == boot_script(*_ids(run), 1, SESSION_USER).strip()
+    assert f"useradd --create-home --shell /bin/bash \"{SESSION_USER}\"" in script  # shells run as this user
 
 
 def _ids(run: Capture) -> tuple[str, str]:

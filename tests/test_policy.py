@@ -92,12 +92,12 @@ SHIPPED_CONFIGS = [{}, {"bastion": "off", "database": False}, {"bastion": "on"},
 def test_shipped_stacks_pass_with_nothing_skipped(stack: str, mode: str) -> None:
     report = run(captured(stack, mode))
     assert report.mandatory == [], [f.message for f in report.mandatory]
+    stated = []
     if mode == "preview" and captured(stack, mode).of_type("aws:efs/fileSystem:FileSystem"):
-        # Stated, not skipped: the one document that names an ARN AWS has not assigned yet.
-        assert report.not_applicable == [("efs-policy-enforces-tls", "the policy names the file system's ARN, "
-                                          "unknown until it exists; checked during update")]
-    else:
-        assert report.not_applicable == []
+        # Stated, not skipped: the documents that name an ARN AWS has not assigned yet.
+        stated.append(("efs-policy-enforces-tls", "the policy names the file system's ARN, unknown until it exists; "
+                       "checked during update"))
+    assert report.not_applicable == stated
 
 
 @pytest.mark.parametrize("overrides", SHIPPED_CONFIGS, ids=[json.dumps(c) for c in SHIPPED_CONFIGS])
@@ -129,7 +129,20 @@ def add_rule(cap: Capture, kind: str, name: str, on: str, **inputs: object) -> C
     return mutate.add(cap, kind, name, {"securityGroupId": "sg-x", **inputs}, {"securityGroupId": [group]})
 
 
+UNENCRYPTED_SHELLS = {"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": {
+    "cloudWatchLogGroupName": "/airgap-dev/sessions", "cloudWatchEncryptionEnabled": True, "kmsKeyId": ""}}
+EVERY_SHELL = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "Wide", "Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*"}]}
+
 VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
+    ("session-document-secure", lambda c: mutate.set_prop(c, "aws:ssm/document:Document", "sessions", "content",
+                                                          json.dumps(UNENCRYPTED_SHELLS)),
+     ("Document 'sessions'", "not encrypted with a KMS key of yours")),
+    ("iam-sessions-scoped", lambda c: mutate.set_prop(c, "aws:iam/policy:Policy", "operators", "policy",
+                                                      json.dumps(EVERY_SHELL)),
+     ("Policy 'operators'", "allows ssm:StartSession on every resource")),
+    ("endpoint-budget", lambda c: mutate.set_prop(c, ENDPOINT, "endpoints-ssm", "subnetIds", ["a", "b", "c", "d"]),
+     ("over the $75 budget",)),
     ("database-reachability", lambda c: mutate.remove(c, INGRESS, "database-allows-tcp5432-from-bastion"),
      ("SecurityGroup 'bastion': may send 5432 to Cluster 'database'",)),
     ("rds-managed-master-password", lambda c: mutate.set_prop(mutate.set_prop(
@@ -293,7 +306,7 @@ def test_ec2messages_is_required_only_when_configured() -> None:
 
 def test_budget_is_advisory_and_priced_from_the_table() -> None:
     report = run(captured("dev", "preview", endpointPlacement="every-az", azCount=3))
-    fires(report, "endpoint-budget", "$153/month", "15 endpoint-AZs", "ecr.api x3 AZ")
+    fires(report, "endpoint-budget", "$184/month", "18 endpoint-AZs", "ecr.api x3 AZ", "over the $75 budget")
     assert all(f.level == "advisory" for f in report.by_policy("endpoint-budget"))
     assert not run(captured("dev", "preview", endpointPlacement="every-az", azCount=3),
                    {"endpoint-budget": {"monthlyBudgetUsd": 200}}).by_policy("endpoint-budget")

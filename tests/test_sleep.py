@@ -14,6 +14,7 @@ from offline import cost
 from offline.guard_run import analyze
 from offline.harness import Capture
 
+from guard.prices import PRICES  # isort: skip
 from guard.types import ENDPOINT, INSTANCE_STATE  # isort: skip
 
 SERVICE = "aws:ecs/service:Service"
@@ -56,7 +57,7 @@ def test_waking_restores_exactly_what_was_there() -> None:
     before, after = awake.by_urn(), asleep.by_urn()
     assert set(after) <= set(before)
     removed = {before[u].name.removeprefix("endpoints-") for u in set(before) - set(after)}
-    assert removed == set(interface_endpoints(awake)) == {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs"}
+    assert removed == set(interface_endpoints(awake)) == {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs", "kms"}
     changed = {(after[u].type, k) for u in after for k in {*after[u].inputs, *before[u].inputs}
                if after[u].inputs.get(k) != before[u].inputs.get(k)}
     assert changed == {(INSTANCE_STATE, "state")}  # dev's bastion is parked: its count is 0 either way
@@ -99,15 +100,16 @@ def test_a_parked_bastion_in_an_awake_vpc_still_needs_every_endpoint(mode: str) 
     assert [f.message for f in found if "needs ecr.api" in f.message]
 
 
-def test_dev_asleep_costs_at_most_3_dollars_a_month_in_the_plans_figures_besides_its_data() -> None:
+def test_dev_asleep_costs_at_most_3_dollars_a_month_in_the_plans_figures_besides_its_data_and_key() -> None:
     """Asleep, what bills is data: the host's disk, the share, the flow-log bucket — and the database's storage and
-    its secret, which keep the data for the next session (tests/test_database.py)."""
+    its secret, which keep the data for the next session (tests/test_database.py) — and the key the shells and their
+    logs are encrypted with, which KMS bills by the month whether it is used or not."""
     asleep = cost.estimate(captured("dev", "preview", state="asleep", database=False))
     assert asleep.endpoint_azs == 0
-    assert asleep.total <= 3.0
+    assert asleep.by_component["sessions"] == PRICES["ap-northeast-1"].kms_key_month
+    assert asleep.total - asleep.by_component["sessions"] <= 3.0
     assert asleep.by_component.get("bastion", 0) == 0
     # The host bills only its 8 GiB volume while stopped.
-    from guard.prices import PRICES  # isort: skip
     assert asleep.by_component["ssm-host"] == pytest.approx(8 * PRICES["ap-northeast-1"].gp3_gb_month)
 
 

@@ -32,10 +32,10 @@ def test_the_network_stack_creates_only_the_network_and_exports_what_workload_st
     types = {r.type for r in net if r.custom}
     assert types >= NETWORK_TYPES and not types & WORKLOAD_TYPES
     assert sorted(r.name.removeprefix("endpoints-") for r in net.of_type(ENDPOINT)) \
-        == ["ecr-api", "ecr-dkr", "logs", "s3", "ssm", "ssmmessages"]
+        == ["ecr-api", "ecr-dkr", "kms", "logs", "s3", "ssm", "ssmmessages"]
     offer = NetworkOffer.read("net", captured("net", "update").exports)
     assert isinstance(offer, NetworkOffer)
-    assert offer.endpoint_services == ("ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "s3")
+    assert offer.endpoint_services == ("ssm", "ssmmessages", "ecr.api", "ecr.dkr", "logs", "kms", "s3")
     assert set(offer.subnets) == {"ap-northeast-1a", "ap-northeast-1c"}
 
 
@@ -91,7 +91,7 @@ def refused(outputs: dict[str, Any], **overrides: Any) -> tuple[str, list[Regist
 
 @pytest.mark.parametrize(("outputs", "fragment"), [
     ({"net": net_outputs(endpointServices=["ssm", "ssmmessages", "s3"])},
-     "it lacks ecr.api, ecr.dkr, logs (add them to its airgap:endpoints"),
+     "it lacks ecr.api, ecr.dkr, logs, kms (add them to its airgap:endpoints"),
     ({"net": {}}, "its outputs lack region, vpcId, vpcCidr, subnetIdsByZone, endpointGroupId, s3PrefixListId, "
                   "endpointServices, state — it has no outputs at all: `pulumi up` it first"),
     ({"net": net_outputs(region="us-east-1")}, "a network in this stack's region ap-northeast-1 (it is in us-east-1)"),

@@ -10,6 +10,7 @@ from offline.harness import capture
 from offline.upgrade import recorded, upgrade_of
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
+ADDED_IN_0_4 = {"sessions", "sessions-host", "operators", "endpoints-kms"}
 RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
          "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
 
@@ -17,7 +18,10 @@ RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
 @pytest.mark.parametrize("variant", list(recorded()["variants"]))
 def test_a_stack_deployed_with_0_1_sees_renames_not_replacements(variant: str) -> None:
     up = upgrade_of(variant)
-    assert up.created == [] and up.deleted == [], "an alias is missing: the engine would replace these"
+    assert up.deleted == [], "an alias is missing: the engine would replace these"
+    # Only what 0.4 adds is created: the shells' preferences (key, alias, log group, document, the host's grant),
+    # the operator policy, and the kms endpoint through which the host's agent reaches the session key.
+    assert {urn.rsplit("::", 1)[1] for urn in up.created} <= ADDED_IN_0_4, "an alias is missing"
     assert up.claimed_twice == {}, "two resources claim one old resource: the engine refuses the program"
     assert up.renamed, "nothing was renamed: the fixture no longer describes 0.1"
     for urn, keys in up.updated.items():
@@ -33,10 +37,11 @@ def test_a_stack_deployed_with_0_1_sees_renames_not_replacements(variant: str) -
             allowed = {"name"}
         assert set(keys) <= allowed, f"{urn}: {keys}"
     # 0.3: the SSM host's user data runs at every boot until it has succeeded once, so a host made before is
-    # replaced once (user_data_replace_on_change). It keeps nothing of its own: the share holds the data.
+    # replaced once (user_data_replace_on_change). It keeps nothing of its own: the share holds the data. 0.4 tags
+    # it with its stack, the tag the operator policy allows sessions by.
     has_host = not variant.startswith("net")
     assert {urn.rsplit("::", 1)[1]: keys for urn, keys in up.replaced.items()} == (
-        {"ssm-host": ["userData"]} if has_host else {})
+        {"ssm-host": ["tags", "userData"]} if has_host else {})
 
 
 def test_aliases_are_given_only_under_the_names_0_1_used() -> None:

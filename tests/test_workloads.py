@@ -233,12 +233,13 @@ def test_a_digest_pinned_source_gets_a_tag_spelt_from_its_digest(cap) -> None:
 def test_physical_names_carry_project_and_stack(cap, mode: str) -> None:
     run = cap("dev", mode, execKms=True)
     named = {r.type.rsplit(":", 1)[-1]: r.inputs.get("name") for r in run
-             if r.type in ("aws:ecs/cluster:Cluster", "aws:ecs/service:Service", "aws:kms/alias:Alias",
-                           "aws:ecr/repository:Repository")}
+             if r.type in ("aws:ecs/cluster:Cluster", "aws:ecs/service:Service", "aws:ecr/repository:Repository")}
     assert named == {"Cluster": "airgap-dev-bastion", "Service": "airgap-dev-bastion",
-                     "Alias": "alias/airgap-dev-bastion-exec", "Repository": "airgap-dev/bastion"}
+                     "Repository": "airgap-dev/bastion"}
+    assert {a.inputs["name"] for a in run.of_type("aws:kms/alias:Alias")} == \
+           {"alias/airgap-dev-bastion-exec", "alias/airgap-dev-sessions"}
     assert {g.inputs["name"] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")} == \
-           {"/airgap-dev/bastion", "/airgap-dev/bastion-exec"}
+           {"/airgap-dev/bastion", "/airgap-dev/bastion-exec", "/airgap-dev/sessions"}
 
 
 def test_task_and_execution_roles_are_distinct_and_least_privilege(cap, mode: str) -> None:
@@ -274,7 +275,7 @@ def test_wildcard_resources_only_where_aws_offers_no_resource(stack: Capture) ->
 def test_log_groups_have_retention_and_exec_sessions_are_logged(cap, mode: str) -> None:
     run = cap("dev", mode)
     groups = {g.name: g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    assert set(groups) == {"bastion-task", "bastion-exec"}
+    assert set(groups) == {"bastion-task", "bastion-exec", "sessions"}  # the host's shells log to their own
     assert all(g.inputs["retentionInDays"] == 14 for g in groups.values())
     (cluster,) = run.of_type("aws:ecs/cluster:Cluster")
     exec_config = cluster.inputs["configuration"]["executeCommandConfiguration"]
@@ -285,7 +286,7 @@ def test_log_groups_have_retention_and_exec_sessions_are_logged(cap, mode: str) 
 def test_kms_encrypts_the_exec_channel_and_brings_its_endpoint_and_grant(cap, mode: str) -> None:
     run = cap("dev", mode, execKms=True)
     assert "kms" in {e.name.removeprefix("endpoints-") for e in run.of_type(graph.ENDPOINT)}
-    (key,) = run.of_type("aws:kms/key:Key")
+    key = run.named("aws:kms/key:Key", "bastion-exec")
     assert key.inputs["enableKeyRotation"] is True
     (cluster,) = run.of_type("aws:ecs/cluster:Cluster")
     assert key.urn in cluster.property_dependencies["configuration"]
@@ -294,8 +295,8 @@ def test_kms_encrypts_the_exec_channel_and_brings_its_endpoint_and_grant(cap, mo
     assert decrypt["Action"] == ["kms:Decrypt"]
     alias = "alias/airgap-dev-bastion-exec"
     assert decrypt["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}}
-    assert {g.property_dependencies["kmsKeyId"][0] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")} == \
-           {key.urn}
+    assert {g.property_dependencies["kmsKeyId"][0] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
+            if g.name.startswith("bastion")} == {key.urn}
 
 
 def test_a_custom_private_ecr_image_is_used_as_it_is(cap, mode: str) -> None:
@@ -313,10 +314,11 @@ def test_a_custom_private_ecr_image_is_used_as_it_is(cap, mode: str) -> None:
 
 # --- bastion modes and the endpoints that follow them -------------------------------------------------------------
 
+# The host's shells always bring kms and logs (the stack's session key and log group).
 @pytest.mark.parametrize(("bastion", "endpoints"), [
-    ("off", {"ssm", "ssmmessages", "s3"}),
-    ("parked", {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs", "s3"}),
-    ("on", {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs", "s3"}),
+    ("off", {"ssm", "ssmmessages", "logs", "kms", "s3"}),
+    ("parked", {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs", "kms", "s3"}),
+    ("on", {"ssm", "ssmmessages", "ecr-api", "ecr-dkr", "logs", "kms", "s3"}),
 ])
 def test_endpoints_follow_the_bastion_mode(cap, mode: str, bastion: str, endpoints: set[str]) -> None:
     run = cap("dev", mode, bastion=bastion, database=False)
@@ -342,7 +344,8 @@ def test_outputs_give_the_exact_session_commands(cap) -> None:
     assert "runtimeId" in commands["findRuntimeId"] and "list-tasks" in commands["findTask"]
     ip = run.named(INSTANCE, "ssm-host").state["privateIp"]
     assert f'"host":["{ip}"],"portNumber":["8080"],"localPortNumber":["8080"]' in run.exports["bastionForwardToSsmHost"]
-    assert run.exports["ssmHostSession"].endswith(f"--target {run.exports['ssmHostInstanceId']}")
+    assert run.exports["ssmHostSession"].endswith(
+        f"--target {run.exports['ssmHostInstanceId']} --document-name {run.exports['sessionDocument']}")
 
 
 def test_resource_count_per_bastion_mode(cap) -> None:

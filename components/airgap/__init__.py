@@ -18,11 +18,13 @@ from airgap.file_share import FileShare, FileShareArgs
 from airgap.flow_logs import VpcFlowLogs, VpcFlowLogsArgs
 from airgap.naming import PhysicalNames
 from airgap.network import ExistingNetwork, Network, PrivateNetwork, PrivateNetworkArgs
+from airgap.operator_access import OperatorAccess, OperatorAccessArgs
+from airgap.session_preferences import SessionPreferences, SessionPreferencesArgs
 from airgap.shared_network import SharedNetwork, SharedNetworkArgs
 from airgap.ssm_host import SsmHost, SsmHostArgs
 from airgap.workload import ForwardTarget, Needs, Workload
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "Connectable",
@@ -39,11 +41,15 @@ __all__ = [
     "ForwardTarget",
     "Needs",
     "Network",
+    "OperatorAccess",
+    "OperatorAccessArgs",
     "PhysicalNames",
     "Port",
     "PrefixListPeer",
     "PrivateNetwork",
     "PrivateNetworkArgs",
+    "SessionPreferences",
+    "SessionPreferencesArgs",
     "SharedNetwork",
     "SharedNetworkArgs",
     "SsmHost",

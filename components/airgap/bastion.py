@@ -112,6 +112,9 @@ class FargateBastion(pulumi.ComponentResource):
         at = where(self)
         region, account = at.region, at.account
         self._physical = names = args.names or PhysicalNames.of_this_stack()
+        # Physical names, known before anything exists (operator policies are spelt from them).
+        self.cluster_name = self.service_name = names.name(own())
+        self.repository_name = names.path(own()) if not args.image else None
         task_log_name, exec_log_name = names.log_group(own()), names.log_group(own("exec"))
 
         def log_streams(name: str) -> str:

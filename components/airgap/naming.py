@@ -87,6 +87,10 @@ def qualified_stack(stack: str) -> str:
     return f"{pulumi.get_organization()}/{project}/{parts[-1]}"
 
 
+# The tag a stack puts on what operators may start sessions on (the operator policy allows the tagged hosts).
+STACK_TAG = "airgap-stack"
+
+
 # A component's name: it starts every child's logical name and every physical name, and names its security group's
 # connections (connections.py), so it takes the same form.
 COMPONENT_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")

@@ -18,7 +18,7 @@ from airgap.endpoint_policies import AWS_BUCKETS, SSM_AGENT_BUCKETS
 from airgap.endpoints import EndpointAccess
 from airgap.file_share import FileShare
 from airgap.iam import managed_policy, role_policy, service_role, statement
-from airgap.naming import ChildNames, check_component_name
+from airgap.naming import STACK_TAG, ChildNames, PhysicalNames, check_component_name
 from airgap.where import where
 from airgap.workload import ForwardTarget, Needs, buckets_of
 
@@ -41,6 +41,9 @@ class SsmHostArgs:
     asleep: bool = False
     # TCP ports on the host a bastion may port-forward to (its forward targets).
     forward_ports: tuple[int, ...] = ()
+    # The non-root user Session Manager runs shells as (SessionPreferences' run-as user): first boot creates it.
+    session_user: str | None = None
+    names: PhysicalNames | None = None
 
 
 # Where first boot reports, for an operator to read through Session Manager (`cat`) or `aws ssm send-command`.
@@ -63,11 +66,13 @@ cloud_final_modules:
 _BOUNDARY = "==airgap-user-data=="
 
 
-def user_data(file_system_id: str | None, access_point_id: str | None, memory_gib: float) -> str:
+def user_data(file_system_id: str | None, access_point_id: str | None, memory_gib: float,
+              session_user: str | None = None) -> str:
     """The host's user data: a MIME multi-part document (cloud-init's format for several parts) holding the
     cloud-config that runs user scripts on every boot, and the first-boot script."""
     parts = [("text/cloud-config", "every-boot.cfg", _EVERY_BOOT),
-             ("text/x-shellscript", "first-boot.sh", boot_script(file_system_id, access_point_id, memory_gib))]
+             ("text/x-shellscript", "first-boot.sh",
+              boot_script(file_system_id, access_point_id, memory_gib, session_user))]
     body = "".join(f"--{_BOUNDARY}\nContent-Type: {kind}; charset=\"us-ascii\"\nMIME-Version: 1.0\n"
                    f"Content-Transfer-Encoding: 7bit\nContent-Disposition: attachment; filename=\"{name}\"\n\n"
                    f"{text}\n" for kind, name, text in parts)
@@ -75,7 +80,8 @@ def user_data(file_system_id: str | None, access_point_id: str | None, memory_gi
             f"--{_BOUNDARY}--\n")
 
 
-def boot_script(file_system_id: str | None, access_point_id: str | None, memory_gib: float) -> str:
+def boot_script(file_system_id: str | None, access_point_id: str | None, memory_gib: float,
+                session_user: str | None = None) -> str:
     """First-boot script, run by cloud-init at every boot until it has succeeded once; safe to run again (each step
     checks before it acts), so a boot interrupted anywhere is finished by the next.
 
@@ -87,6 +93,11 @@ def boot_script(file_system_id: str | None, access_point_id: str | None, memory_
     Every step reports to the console (`aws ec2 get-console-output --latest`), and the outcome is written to
     BOOT_STATUS ("ok" or "failed: <step>"); a failure also exits non-zero, so `cloud-init status` says error.
     """
+    user = f"""
+# 0. The user Session Manager runs shells as: with runAs on, a session to a missing user fails to start.
+id -u "{session_user}" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "{session_user}" \\
+  || fail "creating the session user {session_user}"
+""" if session_user else ""
     swap = f"""
 # 1. Swap before dnf: this instance has {memory_gib:g} GiB.
 if ! swapon --show=NAME --noheadings | grep -qx "$SWAPFILE"; then
@@ -136,7 +147,7 @@ fail() {{ say "FAILED: $*"; echo "failed: $*" > "$STATUS"; exit 1; }}
 mkdir -p "$(dirname "$STATUS")"
 if [ "$(cat "$STATUS" 2>/dev/null)" = ok ]; then say "done (on an earlier boot)"; exit 0; fi
 echo "running" > "$STATUS"
-{swap}{share}
+{user}{swap}{share}
 echo "ok" > "$STATUS"
 say "done"
 """
@@ -201,9 +212,9 @@ class SsmHost(pulumi.ComponentResource):
         memory = instance_type.memory_gib
         script = (
             pulumi.Output.all(share.file_system.id, share.access_point.id).apply(
-                lambda ids: user_data(ids[0], ids[1], memory))
+                lambda ids: user_data(ids[0], ids[1], memory, args.session_user))
             if share is not None
-            else user_data(None, None, memory)
+            else user_data(None, None, memory, args.session_user)
         )
         self.instance = aws.ec2.Instance(
             names(),
@@ -223,7 +234,8 @@ class SsmHost(pulumi.ComponentResource):
             ),
             user_data=script,
             user_data_replace_on_change=True,
-            tags={"Name": name},
+            # The operator policy allows sessions on the stack's tagged hosts only.
+            tags={"Name": name, STACK_TAG: (args.names or PhysicalNames.of_this_stack()).prefix},
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The AMI parameter moves with every Amazon Linux release; following it would replace the host

@@ -1,9 +1,9 @@
 """airgap-guard: the CrossGuard policies, grouped by concern. `POLICIES` is what the pack enforces."""
 
-from guard import compute, database, endpoints, exec_targets, exposure, iam, network, stack, storage
+from guard import compute, database, endpoints, exec_targets, exposure, iam, network, sessions, stack, storage
 
 POLICIES = [*network.POLICIES, *endpoints.POLICIES, *compute.POLICIES, *exec_targets.POLICIES, *exposure.POLICIES,
-            *storage.POLICIES, *iam.POLICIES, *stack.POLICIES, *database.POLICIES]
+            *storage.POLICIES, *iam.POLICIES, *stack.POLICIES, *database.POLICIES, *sessions.POLICIES]
 PACK_NAME = "airgap-guard"
 
 # Policies that presume a private-only environment (no way in from the internet, AWS reached through endpoints,

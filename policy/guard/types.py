@@ -111,3 +111,6 @@ SQS_QUEUE = "aws:sqs/queue:Queue"
 # vpc
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+# ssm
+SSM_DOCUMENT = "aws:ssm/document:Document"

@@ -71,7 +71,8 @@ def workloads(sections: Mapping[str, Any]) -> list[Any]:
 
 
 def build_workloads(settings: Any, built: Built) -> None:
-    """Build each enabled workload section's component, in order, into `built.components` by section name."""
+    """Build each section's component (workloads, the session preferences, the operator access), in order, into
+    `built.components` by section name."""
     for name, model in settings.sections.items():
         if isinstance(model, WorkloadSection):
             component = model.build(settings, built)

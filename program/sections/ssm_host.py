@@ -39,7 +39,8 @@ class SsmHostSection:
         return SsmHost("ssm-host", SsmHostArgs(
             vpc_id=built.network.vpc_id, subnet_id=built.network.subnet_ids_by_zone[settings.availability_zones[0]],
             instance_type=self.instance_type, endpoints=built.endpoints, file_share=built.components.get("file-share"),
-            asleep=settings.asleep, forward_ports=bastion.forward_ports))
+            asleep=settings.asleep, forward_ports=bastion.forward_ports,
+            session_user=settings.sections["sessions"].user, names=settings.names))
 
     def export(self, settings: Any, built: Built) -> None:
         host = built.components.get(NAME)
@@ -48,8 +49,11 @@ class SsmHostSection:
         region = settings.region
         pulumi.export("ssmHostInstanceId", host.instance.id)
         pulumi.export("ssmHostPrivateIp", host.instance.private_ip)
+        # A shell under the stack's preferences: the operator policy allows no other shell document.
+        sessions = built.components.get("sessions")
+        document = f" --document-name {sessions.document_name}" if sessions is not None else ""
         pulumi.export("ssmHostSession", host.instance.id.apply(
-            lambda i: f"aws ssm start-session --region {region} --target {i}"))
+            lambda i: f"aws ssm start-session --region {region} --target {i}{document}"))
         # First boot reports each step on the console and ends with "done" or "FAILED: <step>".
         pulumi.export("ssmHostBootLog", host.instance.id.apply(
             lambda i: f"aws ec2 get-console-output --region {region} --instance-id {i} --latest --output text"

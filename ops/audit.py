@@ -1,0 +1,82 @@
+"""Who got in, and what they did: the stack's recent Session Manager sessions, read from Session Manager's own
+history, each with where its log is.
+
+`ssm:DescribeSessions` lists active sessions and "terminated sessions from the past 30 days" (Systems Manager API
+Reference). A shell under the stack's document streams its transcript to the stack's session log group, in a stream
+named after the session (the agent's CloudWatch writer uses the session id); a one-command session sends it there at
+the end, under the account's preferences; port forwarding is never logged (Systems Manager User Guide, "Logging
+session data": "Logging isn't available for Session Manager sessions that connect through port forwarding or SSH").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ops.leases import Targets, who
+from program.contract import Out
+
+PORT_FORWARDING = ("AWS-StartPortForwardingSession", "AWS-StartPortForwardingSessionToRemoteHost")
+
+
+@dataclass(frozen=True)
+class PastSession:
+    session_id: str
+    owner: str
+    target: str
+    document: str
+    status: str
+    started: datetime | None
+    ended: datetime | None
+
+
+def history(ssm: Any, targets: Targets, vpc_of: Callable[[str], str | None] = lambda _: None) -> list[PastSession]:
+    """The stack's sessions, active and ended, newest first."""
+    found: list[PastSession] = []
+    for state in ("Active", "History"):
+        for page in ssm.get_paginator("describe_sessions").paginate(State=state):
+            for s in page.get("Sessions", []):
+                session = PastSession(s["SessionId"], s.get("Owner", ""), s.get("Target", ""),
+                                      s.get("DocumentName", ""), s.get("Status", ""), s.get("StartDate"),
+                                      s.get("EndDate"))
+                if _ours(session, targets, vpc_of):
+                    found.append(session)
+    return sorted(found, key=lambda s: s.started or datetime.min.replace(tzinfo=UTC), reverse=True)
+
+
+def _ours(session: PastSession, targets: Targets, vpc_of: Callable[[str], str | None]) -> bool:
+    if session.target in targets.instance_ids:
+        return True
+    if any(session.target.startswith(f"ecs:{c}_") for c in targets.ecs_clusters):
+        return True
+    return targets.vpc_id is not None and vpc_of(session.target) == targets.vpc_id
+
+
+def where_logged(session: PastSession, outputs: Mapping[str, Any], region: str) -> str:
+    """Where a person reads what the session did."""
+    if session.document in PORT_FORWARDING:
+        return "not logged: port forwarding (Session Manager logs no tunnel)"
+    group = outputs.get(Out.SESSION_LOG_GROUP)
+    if session.document == outputs.get(Out.SESSION_DOCUMENT) and group:
+        return (f"aws logs get-log-events --region {region} --log-group-name {group} --log-stream-name "
+                f"{session.session_id}")
+    if session.target.startswith("ecs:") and not session.document:
+        return "ECS Exec: the cluster's exec log group (execute-command sessions)"
+    return f"under the account's Session Manager preferences ({session.document or 'SSM-SessionManagerRunShell'})"
+
+
+def table(sessions: list[PastSession], outputs: Mapping[str, Any], region: str) -> list[str]:
+    if not sessions:
+        return ["no sessions on this stack's targets in Session Manager's history (the last 30 days)"]
+
+    def when(t: datetime | None) -> str:
+        return f"{t:%Y-%m-%d %H:%M}" if t else "-"
+
+    lines = []
+    for s in sessions:
+        lines.append(f"{when(s.started)} -> {when(s.ended) if s.ended else s.status.lower()}  {who(s.owner)}  "
+                     f"{s.target}  {s.document or '(default shell)'}  {s.session_id}")
+        lines.append(f"    log: {where_logged(s, outputs, region)}")
+    return lines
