@@ -82,8 +82,12 @@ def run_tests(python: Path, extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
     if not argv or argv[0] not in COMMANDS:
-        print(__doc__, file=sys.stderr)
+        unknown = f"dev.py: unknown command {argv[0]!r}; the commands are {', '.join(COMMANDS)}\n" if argv else ""
+        print(unknown + __doc__, file=sys.stderr)
         return 2
     command, extra = argv[0], argv[1:]
     python = ensure_venv()

@@ -12,6 +12,7 @@ cannot grow an invoke the real provider lacks without a test noticing.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ from guard.types import (
     DEFAULT_SG,
     DEFAULT_VPC,
     EGRESS,
+    EGRESS_ONLY_INTERNET_GATEWAY,
+    EIP,
     ENDPOINT,
     FILE_SYSTEM,
     FLOW_LOG,
@@ -36,6 +39,7 @@ from guard.types import (
     INGRESS,
     INSTANCE,
     INSTANCE_STATE,
+    INTERNET_GATEWAY,
     KMS_ALIAS,
     KMS_KEY,
     LAUNCH_CONFIGURATION,
@@ -44,6 +48,7 @@ from guard.types import (
     LEGACY_RULE,
     LOG_GROUP,
     MOUNT_TARGET,
+    NAT_GATEWAY,
     NETWORK_ACL,
     NETWORK_ACL_RULE,
     PROFILE,
@@ -253,7 +258,24 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
     SQS_QUEUE: (lambda c: f"https://sqs.{c.region}.amazonaws.com/{ACCOUNT}/{c.autoname}", lambda c, i: {
         "arn": c.arn("sqs", i.rsplit("/", 1)[1]), "url": i, "name": i.rsplit("/", 1)[1]}),
     NETWORK_ACL_RULE: (lambda c: f"nacl-{_hex(c.urn, 8)}", lambda c, i: {}),
+    # The ways out airgap forbids: a program that has them must show the pack's finding, not a model error.
+    INTERNET_GATEWAY: _ec2("internet-gateway", "igw"),
+    EGRESS_ONLY_INTERNET_GATEWAY: _ec2("egress-only-internet-gateway", "eigw"),
+    NAT_GATEWAY: ("nat", lambda c, i: {
+        "publicIp": "203.0.113.10", "privateIp": "10.0.0.10", "networkInterfaceId": c.aws_id("eni")}),
+    EIP: ("eipalloc", lambda c, i: {
+        "allocationId": i, "publicIp": "203.0.113.10", "arn": c.arn("ec2", f"elastic-ip/{i}")}),
 }
+
+
+def _generic(type_: str) -> tuple[str, Computed]:
+    """Any other AWS type a user's program registers: an id and an ARN of its service, the rest as given (what the
+    pack reads are inputs). `aws:ec2/launchTemplate:LaunchTemplate` -> `lt-...`, `arn:aws:ec2:...:launch-template/`."""
+    module, _, kind = type_.partition(":")[2].partition("/")
+    words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", kind.split(":")[0]) or ["resource"]
+    prefix = "".join(w[0] for w in words).lower()
+    resource = "-".join(w.lower() for w in words)
+    return prefix, lambda c, i: {"arn": c.arn(module or "aws", f"{resource}/{i}")}
 
 # The port RDS gives an engine when the program names none.
 _ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mariadb": 3306, "sqlserver": 1433, "oracle": 1521}
@@ -273,9 +295,7 @@ def resource_state(type_: str, name: str, urn: str, inputs: dict[str, Any], regi
     state = dict(inputs)
     if type_ in AUTONAMED and not inputs.get("name"):
         state["name"] = ctx.autoname
-    if type_ not in MODEL:
-        raise KeyError(f"offline model has no entry for {type_}: add what AWS computes for it to MODEL")
-    how_id, computed = MODEL[type_]
+    how_id, computed = MODEL[type_] if type_ in MODEL else _generic(type_)
     id_ = how_id(ctx) if callable(how_id) else ctx.aws_id(how_id)
     values = computed(ctx, id_)
     if preview:

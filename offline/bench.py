@@ -35,10 +35,20 @@ def best(seconds: list[float]) -> str:
     return f"{min(seconds) * 1000:.0f} ms"
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: expected 1 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dev.py bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--copies", type=_at_least_one, default=100, help="copies of dev in the large run (100)")
+    parser.add_argument("--runs", type=_at_least_one, default=3, help="runs of each measurement; the best counts (3)")
     args = parser.parse_args(argv)
 
     print(f"airgap bench: {len(POLICIES)} policies; best of {args.runs} runs, wall clock")

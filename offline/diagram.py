@@ -43,7 +43,9 @@ def _zone_of(cap: Capture, r: Registration, prop: str) -> list[str]:
 
 
 def picture(cap: Capture) -> Picture:
-    subnets = {s.inputs["availabilityZone"]: s.inputs["cidrBlock"] for s in cap.of_type(SUBNET)}
+    # A subnet without an AZ is placed by AWS: drawn as "AZ chosen by AWS".
+    subnets = {s.inputs.get("availabilityZone") or "AZ chosen by AWS": s.inputs.get("cidrBlock", "?")
+               for s in cap.of_type(SUBNET)}
     network = next((r for r in cap.of_type(graph.STACK_REFERENCE) if (r.state.get("outputs") or {}).get("vpcId")),
                    None)
     shared = (network.state.get("outputs") or {}) if network is not None else {}

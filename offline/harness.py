@@ -123,7 +123,8 @@ class _Mocks(pulumi_mocks.Mocks):
             return {"name": stack, "outputs": dict(self.deployed), "secretOutputNames": []}
         supplied = {self.qualify(name): outputs for name, outputs in self.stack_outputs.items()}
         if self.qualify(stack) not in supplied:
-            raise LookupError(f"stack '{stack}' not found (offline: no outputs were supplied for it)")
+            raise LookupError(f"stack '{stack}' not found (offline: no outputs were supplied for it; give them with "
+                              "`dev.py plan --network-outputs FILE`)")
         return {"name": stack, "outputs": dict(supplied[self.qualify(stack)]), "secretOutputNames": []}
 
     def qualify(self, stack: str) -> str:
@@ -338,12 +339,16 @@ def sibling_outputs(config: Mapping[str, str], root: Path = ROOT) -> dict[str, d
     """The outputs of the network stack this stack's config names, when that stack's file is in this project: the
     program run for it in update mode (everything known, as after its `pulumi up`)."""
     named = config.get(f"{PROJECT}:networkStack", "")
-    if not named:
+    parts = named.split("/")
+    # Only a stack of this project (and, fully qualified, of the self-managed backend's organization) is a sibling;
+    # any other is read from its backend, which offline means --network-outputs.
+    ours = len(parts) == 1 or (parts[-2] == project_name(root) and (len(parts) == 2 or parts[0] == ORGANIZATION))
+    if not named or not ours or not (root / f"Pulumi.{parts[-1]}.yaml").exists():
         return {}
-    sibling = named.rsplit("/", 1)[-1]
-    if not (root / f"Pulumi.{sibling}.yaml").exists():
+    try:
+        return {named: capture(parts[-1], "update", root=root, stack_outputs={}).exports}
+    except Exception:  # a sibling that cannot be planned (itself, a workload stack) has no outputs to offer
         return {}
-    return {named: capture(sibling, "update", root=root, stack_outputs={}).exports}
 
 
 _STANDALONE = {INGRESS: "ingress",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -33,7 +34,7 @@ from guard.types import (
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
 from offline.harness import MODES, ROOT, Capture, Registration, capture
-from offline.stack_files import load_yaml, stack_config
+from offline.stack_files import load_yaml, project_name, stack_config, stacks
 from program.config import ConfigError
 from program.contract import Out, StackState
 
@@ -204,8 +205,11 @@ def _yaml(value: object) -> list[str]:
 
 
 def cost_lines(cap: Capture, overrides: dict[str, object],
-               stack_outputs: dict[str, dict[str, Any]] | None = None) -> list[str]:
-    """The stack in each state it can be put in, priced side by side, and a working month."""
+               stack_outputs: dict[str, dict[str, Any]] | None = None, own_program: bool = True) -> list[str]:
+    """The stack in each state it can be put in, priced side by side, and a working month. Another program (a
+    directory given to `plan`) has no states airgap knows: it is priced as configured."""
+    if not own_program:
+        return cost.render("configured", {"configured": cost.estimate(cap)})
     asleep = cap.exports.get(Out.STATE) == StackState.ASLEEP
     mode = load_yaml(cap.config.get("airgap:bastion", "parked"))
     configured = "asleep" if asleep else mode
@@ -221,6 +225,8 @@ def cost_lines(cap: Capture, overrides: dict[str, object],
                 deployed={Out.STATE: deployed}))
         except ConfigError as err:  # a state this stack's config cannot be put in: not priced, not an error
             refused.append(f"{state} ({'; '.join(getattr(err, 'problems', [str(err)]))})")
+        except Exception as err:
+            refused.append(f"{state} (the program stops there: {type(err).__name__}: {err})")
     # Working: awake with sessions running (the bastion too, if the stack has one) for the awake hours.
     working_awake = "off" if mode == "off" else "on"
     if "asleep" in estimates and working_awake in estimates:
@@ -230,7 +236,7 @@ def cost_lines(cap: Capture, overrides: dict[str, object],
 
 
 def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, object] | None = None,
-           stack_outputs: dict[str, dict[str, Any]] | None = None) -> str:
+           stack_outputs: dict[str, dict[str, Any]] | None = None, own_program: bool = True) -> str:
     mode = "first preview of a new stack (AWS-assigned values unknown)" if cap.mode == "preview" else \
         "update of an existing stack (AWS-assigned values simulated)"
     custom = [r for r in cap.resources if r.custom]
@@ -257,7 +263,7 @@ def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, ob
         *("  " + line for line in checks(cap)),
         *("  " + line for line in policy_lines(report)),
         "",
-        *cost_lines(cap, overrides or {}, stack_outputs),
+        *cost_lines(cap, overrides or {}, stack_outputs, own_program),
         "",
         "Outputs:",
         *("  " + line for line in _yaml(_readable(cap.exports))),
@@ -289,12 +295,78 @@ def _network_outputs(stack: str, overrides: dict[str, object], path: Path | None
     return {named: outputs}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _diagram_dir(text: str) -> Path:
+    """Where the diagram goes: a directory, or one that can be made; checked before anything runs."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file: expected a directory for the diagram")
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text}: {existing} is not writable: expected a directory you may write")
+    return path
+
+
+def _stack_name(text: str, root: Path) -> str:
+    """`dev`, or `<org>/<project>/dev` as `pulumi stack ls` prints it: the stack file is Pulumi.dev.yaml."""
+    parts = text.split("/")
+    if len(parts) > 3 or not all(parts) or (len(parts) > 1 and parts[-2] != project_name(root)):
+        raise ArgumentError([f"--stack {text}: expected a stack of this project: <stack>, <project>/<stack> or "
+                             f"<org>/<project>/<stack> with project {project_name(root)}"])
+    return parts[-1]
+
+
+def _program(text: str) -> Path:
+    """A Pulumi Python program's directory: its Pulumi.yaml and __main__.py, checked before anything runs."""
+    root = Path(text).resolve()
+    missing = [f for f in ("Pulumi.yaml", "__main__.py") if not (root / f).is_file()]
+    if missing:
+        raise argparse.ArgumentTypeError(f"{text}: expected a Pulumi Python program's directory (it has no "
+                                         f"{' and no '.join(missing)})")
+    return root
+
+
+def _environment_note(stack: str, root: Path) -> str | None:
+    """Pulumi ESC environments a stack file imports: their values reach a real preview, not this one."""
+    try:
+        document = load_yaml((root / f"Pulumi.{stack}.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    imported = document.get("environment") if isinstance(document, dict) else None
+    if not imported:
+        return None
+    return (f"Note: Pulumi.{stack}.yaml imports Pulumi ESC environments ({json.dumps(imported)}); offline their "
+            "values are not seen, so this plan uses the stack file's own config only.")
+
+
+def _overrides(items: list[str]) -> dict[str, object]:
+    overrides: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ArgumentError([f"--set {item!r}: expected KEY=VALUE, e.g. --set bastion=off"])
+        try:
+            overrides[key] = load_yaml(value) if value else ""
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or "not YAML"
+            raise ArgumentError([f"--set {item}: the value is not valid YAML ({problem}); quote it, e.g. "
+                                 f"--set '{key}=[\"a\", \"b\"]' for a list"]) from None
+        if overrides[key] is None:  # `key= `, `key=~`: YAML's null would drop the key without a word
+            raise ArgumentError([f"--set {item!r}: expected a value after '=' (to plan with the key's default, "
+                                 "leave this --set out)"])
+    return overrides
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dev.py plan", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use (default dev)")
+    parser.add_argument("program", nargs="?", type=_program, default=ROOT,
+                        help="a Pulumi Python program's directory (default: airgap itself), e.g. examples/minimal "
+                             "or your own program that uses the components")
+    parser.add_argument("--stack", default=None,
+                        help="stack whose Pulumi.<stack>.yaml to use (default dev, or the program's one stack file; "
+                             "<org>/<project>/<stack> too)")
     parser.add_argument("--mode", choices=MODES, default="preview",
                         help="preview: first preview of a new stack (default); update: values known")
-    parser.add_argument("--diagram-dir", type=Path, default=ROOT / "out",
+    parser.add_argument("--diagram-dir", type=_diagram_dir, default=ROOT / "out",
                         help="where to write <stack>-architecture.mmd and .png (default out/)")
     parser.add_argument("--network-outputs", type=Path, metavar="FILE",
                         help="a workload stack's network stack outputs, saved with `pulumi stack output --json "
@@ -305,29 +377,33 @@ def main(argv: list[str] | None = None) -> int:
                              "new stack, awake); `python3 dev.py sleep|wake` change it on a real stack")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key for this plan only, e.g. --set bastion=off (YAML value)")
-    args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            parser.error(f"--set {item!r}: expected KEY=VALUE, e.g. --set bastion=off")
-        try:
-            overrides[key] = load_yaml(value) if value else ""
-        except yaml.YAMLError as err:
-            problem = getattr(err, "problem", None) or "not YAML"
-            print(f"airgap plan: --set {item}: the value is not valid YAML ({problem}); quote it, e.g. "
-                  f"--set '{key}=[\"a\", \"b\"]' for a list", file=sys.stderr)
-            return 2
+    return parser
+
+
+def _default_stack(root: Path) -> str:
+    found = stacks(root)
+    return "dev" if root == ROOT or "dev" in found or len(found) != 1 else found[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    root, own = args.program, args.program == ROOT
     started = time.perf_counter()
     try:
-        stack_outputs = _network_outputs(args.stack, overrides, args.network_outputs)
-        cap = capture(args.stack, args.mode, overrides, stack_outputs=stack_outputs,
+        stack = _stack_name(args.stack, root) if args.stack else _default_stack(root)
+        overrides = _overrides(args.overrides)
+        stack_outputs = _network_outputs(stack, overrides, args.network_outputs) if own else None
+        cap = capture(stack, args.mode, overrides, stack_outputs=stack_outputs, root=root,
+                      program=None if own else root / "__main__.py",
                       deployed={Out.STATE: args.state} if args.state else None)
     except ConfigError as err:
-        print(f"airgap plan: stack {args.stack}: {err}", file=sys.stderr)
+        print(f"airgap plan: stack {args.stack or _default_stack(root)}: {err}", file=sys.stderr)
         return 2
     report = analyze(cap)
-    print(render(cap, time.perf_counter() - started, report, overrides, stack_outputs))
+    print(render(cap, time.perf_counter() - started, report, overrides, stack_outputs, own))
+    note = _environment_note(stack, root)
+    if note:
+        print(note)
     base = args.diagram_dir / f"{cap.stack}-architecture"
     base.with_suffix(".mmd").parent.mkdir(parents=True, exist_ok=True)
     base.with_suffix(".mmd").write_text(diagram.mermaid(cap))

@@ -55,6 +55,12 @@ class StackFileError(ConfigError):
 def _read_yaml_file(path: Path) -> Any:
     try:
         return load_yaml(path.read_text())
+    except IsADirectoryError:
+        raise StackFileError([f"{path.name} is a directory in {path.parent}: expected the YAML file the Pulumi CLI "
+                              "reads"]) from None
+    except FileNotFoundError:
+        raise StackFileError([f"{path.name} does not exist in {path.parent}: run from the project's directory (the "
+                              "one holding Pulumi.yaml)"]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -68,7 +74,7 @@ def _engine_string(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value)
-    return str(value)
+    return "" if value is None else str(value)  # `key:` with nothing after it is an empty value, not "None"
 
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""`python3 dev.py session|sleep|wake|bastion ...` (or `python -m ops ...`): sessions, and the stack's state.
+"""`python3 dev.py session|sleep|wake|sessions|bastion ...`: sessions, and the stack's state.
 
     python3 dev.py session --stack dev                 # wake if asleep, shell on the SSM host, back to sleep after
     python3 dev.py bastion forward --stack dev         # wake if needed, fill the image, unpark, port-forward, park
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,17 @@ def _port(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """A wait, checked before anything is woken: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text}: expected a number of seconds greater than 0")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python3 dev.py", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -64,7 +76,9 @@ def parser() -> argparse.ArgumentParser:
                              "stacks are put to sleep before the network stacks they run on (default dev)")
         else:
             sub.add_argument("--stack", default="dev", help="the stack (default dev)")
-        sub.add_argument("--profile", help=PROFILE_HELP)
+        runs_up = name in ("session", "sleep", "wake", "forward")  # these may wake or sleep stacks
+        sub.add_argument("--profile", help=PROFILE_HELP if runs_up else "AWS profile for every AWS call this command "
+                         "makes (default: the usual credential chain)")
         if name in ("sleep", "park"):
             sub.add_argument("--force", action="store_true", help="even while other operators' sessions are active "
                              "(this ends them)")
@@ -72,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--stay-awake", action="store_true",
                              help="leave the stack awake (and the bastion unparked) when the session ends")
         if name == "session":
-            sub.add_argument("--timeout", type=float, default=600,
+            sub.add_argument("--timeout", type=_seconds, default=600,
                              help="seconds to wait for the host to connect to Session Manager (600)")
             sub.add_argument("--command", dest="one_command", help="run this one command on the host instead of a "
                              "shell (Session document AWS-StartNonInteractiveCommand)")
@@ -85,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--port", type=_port, help="remote port: the target's (database: 5432), or one of "
                              "airgap:bastionForwardPorts on the SSM host (default: the target's first)")
             sub.add_argument("--local-port", type=_port, help="local port (default: the remote port)")
-            sub.add_argument("--timeout", type=float, default=300, help="seconds to wait for the task (300)")
+            sub.add_argument("--timeout", type=_seconds, default=300, help="seconds to wait for the task (300)")
             sub.add_argument("--park-after", action="store_true",
                              help="park the bastion when the session ends even if airgap:bastion is on (never while "
                                   "another operator's session is active)")

@@ -3,9 +3,10 @@ history, each with where its log is.
 
 `ssm:DescribeSessions` lists active sessions and "terminated sessions from the past 30 days" (Systems Manager API
 Reference). A shell under the stack's document streams its transcript to the stack's session log group, in a stream
-named after the session (the agent's CloudWatch writer uses the session id); a one-command session sends it there at
-the end, under the account's preferences; port forwarding is never logged (Systems Manager User Guide, "Logging
-session data": "Logging isn't available for Session Manager sessions that connect through port forwarding or SSH").
+named after the session (the agent's CloudWatch writer uses the session id); a one-command session is never
+streamed (written at the end only where the preferences that apply say CloudWatch without streaming); port forwarding
+is never logged (Systems Manager User Guide, "Logging session data": "Logging isn't available for Session Manager
+sessions that connect through port forwarding or SSH").
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def where_logged(session: PastSession, outputs: Mapping[str, Any], region: str) 
                 f"{session.session_id}")
     if session.target.startswith("ecs:") and not session.document:
         return "ECS Exec: the cluster's exec log group (execute-command sessions)"
-    return f"under the account's Session Manager preferences ({session.document or 'SSM-SessionManagerRunShell'})"
+    document = session.document or "SSM-SessionManagerRunShell"
+    return f"not in the stack's log group: {document} runs under the account's preferences, if any"
 
 
 def table(sessions: list[PastSession], outputs: Mapping[str, Any], region: str) -> list[str]:

@@ -143,6 +143,32 @@ def _keys_known(raw: Mapping[str, str | None], p: Problems) -> None:
         p.bad(f"{PROJECT}:{key}", raw[key], f"one of the declared keys{hint}")
 
 
+# The AWS provider's settings (pulumi-aws's config; tests/test_config.py keeps this in step with the pinned version).
+AWS_PROVIDER_KEYS = (
+    "accessKey", "allowedAccountIds", "assumeRoleWithWebIdentity", "assumeRoles", "customCaBundle", "defaultTags",
+    "ec2MetadataServiceEndpoint", "ec2MetadataServiceEndpointMode", "endpoints", "forbiddenAccountIds", "httpProxy",
+    "httpsProxy", "ignoreTags", "insecure", "maxRetries", "noProxy", "profile", "region", "retryMode",
+    "s3UsEast1RegionalEndpoint", "s3UsePathStyle", "secretKey", "sharedConfigFiles", "sharedCredentialsFiles",
+    "skipCredentialsValidation", "skipMetadataApiCheck", "skipRegionValidation", "skipRequestingAccountId", "stsRegion",
+    "tagPolicyCompliance", "token", "tokenBucketRateLimiterCapacity", "useDualstackEndpoint", "useFipsEndpoint",
+    "userAgents",
+)
+
+
+def _namespaces_known(foreign: Mapping[str, str | None], project: str, p: Problems) -> None:
+    """Keys outside the project's namespace that were meant for it (`AIRGAP:bastion`, `airgapp:bastion`) or for
+    the AWS provider (`aws:regoin`): each would be ignored without a word."""
+    for full in sorted(foreign):
+        namespace, _, name = full.partition(":")
+        if namespace != project and (namespace.lower() == project
+                                     or difflib.get_close_matches(namespace.lower(), [project], cutoff=0.75)):
+            p.bad(full, foreign[full], f'the namespace "{project}:" (keys are case-sensitive): {project}:{name}')
+        elif namespace == "aws" and name not in AWS_PROVIDER_KEYS:
+            close = difflib.get_close_matches(name, AWS_PROVIDER_KEYS, n=1)
+            hint = f'did you mean "aws:{close[0]}"?' if close else "see the pulumi-aws provider's configuration"
+            p.bad(full, foreign[full], f"one of the AWS provider's settings; {hint}")
+
+
 def _workload_checks(sections: Mapping[str, Any], p: Problems) -> tuple[str, ...]:
     """At least one workload, and an explicit endpoint list that holds everything they need. Returns the needed
     endpoints in catalogue order."""
@@ -154,7 +180,7 @@ def _workload_checks(sections: Mapping[str, Any], p: Problems) -> tuple[str, ...
               f"{' or '.join(w.switch[1] for w in running if w.switch[1])})")
     needed = Needs.union(w.needs() for w in workloads(sections) if w.enabled).endpoints
     ordered = tuple(n for n in ENDPOINT_SERVICES if n in needed)
-    chosen = network.chosen_endpoints
+    chosen = network.chosen_endpoints if network.role != "workloads" else ()  # the network stack's to choose
     missing = [n for n in ordered if chosen and n not in chosen]
     if missing and all(n in ENDPOINT_SERVICES for n in chosen):
         p.bad("airgap:endpoints", list(chosen), f"every endpoint the workloads need: add {', '.join(missing)} (or [] "
@@ -163,11 +189,13 @@ def _workload_checks(sections: Mapping[str, Any], p: Problems) -> tuple[str, ...
 
 
 def parse(raw: Mapping[str, str | None], *, stack: str, project: str = PROJECT, region: str | None,
-          aws: AwsLookups, move: str | None = None) -> Settings:
+          aws: AwsLookups, move: str | None = None, foreign: Mapping[str, str | None] | None = None) -> Settings:
     """Validate raw config strings (as `pulumi.Config.get` returns them) into `Settings`. `move` is a state change
-    asked for this one run (the ops commands set it in the environment); None keeps the deployed state."""
+    asked for this one run (the ops commands set it in the environment); None keeps the deployed state. `foreign`
+    holds the keys of other namespaces (`aws:region`, ...), by their full names."""
     p = Problems()
     _keys_known(raw, p)
+    _namespaces_known(foreign or {}, project, p)
     for what, value in (("project name", project), ("stack name", stack)):
         problem = name_problem(what, value)
         if problem:
@@ -250,9 +278,11 @@ def load() -> Settings:
     raw: dict[str, str | None] = {key: cfg.get(key) for key in keys}
     # A misspelt key would otherwise be ignored silently and its default used: report it instead.
     prefix = f"{PROJECT}:"
-    for full, value in config_present().items():
+    present = config_present()
+    for full, value in present.items():
         if full.startswith(prefix) and full[len(prefix):] not in keys:
             raw[full[len(prefix):]] = str(value)
+    foreign = {full: str(value) for full, value in present.items() if not full.startswith(prefix)}
     return parse(raw, stack=pulumi.get_stack(), project=pulumi.get_project(),
                  region=pulumi.Config("aws").get("region"), aws=ProviderLookups(),
-                 move=os.environ.get(MOVE_VARIABLE) or None)
+                 move=os.environ.get(MOVE_VARIABLE) or None, foreign=foreign)

@@ -4,6 +4,7 @@ registered; `ProviderLookups` asks through the provider's invokes and the engine
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 import pulumi
 
 from airgap.naming import qualified_stack
+from program.contract import StackState
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,38 @@ class NetworkOffer:
 
     @classmethod
     def read(cls, stack: str, outputs: Mapping[str, Any]) -> NetworkOffer | list[str]:
-        """The offer, or the outputs that are missing (a stack that is not a deployed airgap network stack)."""
+        """The offer, or what is wrong with the outputs: the missing ones (a stack that is not a deployed airgap
+        network stack), else the ones not of the form a network stack writes (outputs saved or edited by hand)."""
         missing = [k for k in cls.OUTPUTS if outputs.get(k) in (None, "")]
         if missing:
             return missing
+        malformed = _malformed(outputs)
+        if malformed:
+            return malformed
         return cls(stack, str(outputs["region"]), str(outputs["vpcId"]), str(outputs["vpcCidr"]),
                    {str(k): str(v) for k, v in dict(outputs["subnetIdsByZone"]).items()},
                    str(outputs["endpointGroupId"]), str(outputs["s3PrefixListId"]),
                    tuple(str(s) for s in outputs["endpointServices"]), str(outputs["state"]))
+
+
+def _malformed(outputs: Mapping[str, Any]) -> list[str]:
+    """Each output not of the form a network stack writes, said as `<name> <what it should be>`."""
+    wrong = [f"{k} (a string)" for k in ("region", "vpcId", "vpcCidr", "endpointGroupId", "s3PrefixListId", "state")
+             if not isinstance(outputs[k], str)]
+    subnets, services, region = outputs["subnetIdsByZone"], outputs["endpointServices"], outputs["region"]
+    try:
+        ipaddress.IPv4Network(str(outputs["vpcCidr"]))
+    except ValueError:
+        wrong.append("vpcCidr (a CIDR block such as 10.41.0.0/16)")
+    if not (isinstance(subnets, Mapping) and subnets and all(
+            isinstance(z, str) and isinstance(i, str) for z, i in subnets.items())):
+        wrong.append(f"subnetIdsByZone (a map of this region's zones to subnet ids, e.g. {{\"{region}a\": "
+                     '"subnet-..."})')
+    if not (isinstance(services, list) and all(isinstance(n, str) for n in services)):
+        wrong.append('endpointServices (a list of service names, e.g. ["ssm", "s3"])')
+    if outputs["state"] not in {s.value for s in StackState}:
+        wrong.append(f"state (one of {', '.join(s.value for s in StackState)})")
+    return [f"{w} is not as a network stack writes it" for w in wrong]
 
 
 class AwsLookups(Protocol):

@@ -47,12 +47,20 @@ def network_offer(stack: str, region: str, needed: Sequence[str], asleep: bool, 
         p.bad("airgap:networkStack", stack, f"a stack this backend has and you may read (Pulumi said: {err})")
         return None
     offer = NetworkOffer.read(stack, outputs)
+    if isinstance(offer, list) and any(" " in o for o in offer):
+        p.bad("airgap:networkStack", stack, f"the outputs of an airgap network stack: {'; '.join(offer)}")
+        return None
     if isinstance(offer, list):
         p.bad("airgap:networkStack", stack, "a deployed network stack (airgap:role network): its outputs lack "
               f"{', '.join(offer)}" + (" — it has no outputs at all: `pulumi up` it first" if not outputs else ""))
         return None
     if offer.region != region:
         p.bad("airgap:networkStack", stack, f"a network in this stack's region {region} (it is in {offer.region})")
+        return None
+    elsewhere = sorted(z for z in offer.subnets if not z.startswith(region))
+    if elsewhere:
+        p.bad("airgap:networkStack", stack, f"a network whose subnets are in {region} (its subnetIdsByZone names "
+              f"{', '.join(elsewhere)})")
         return None
     missing = [n for n in needed if n not in offer.endpoint_services]
     # An asleep network offers only the gateway; its endpoints come back when it wakes, so that is reported by the

@@ -29,9 +29,13 @@ class Bad:
 
     @property
     def id(self) -> str:
-        return f"{self.where}:{self.key}={self.value}"[:80]
+        whole = f"{self.where}:{self.key}={self.value}"
+        # Long values end in what differs: the end of the value.
+        return whole if len(whole) <= 80 else f"{whole[:40]}...{whole[-37:]}"
 
 
+# dev as a workload stack: its network keys back at their defaults (a workload stack may not set them).
+AS_WORKLOADS = {"role": "workloads", "endpointPlacement": "every-az"}
 NO_WORKLOAD = {"ssmHost": False, "fileShare": False, "bastionForwardPorts": [], "database": False}
 OTHER_ACCOUNT_IMAGE = "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1"
 
@@ -103,13 +107,11 @@ BAD_INPUTS: list[Bad] = [
     Bad("config", "airgap:databaseName", "App-DB", "a database name of 1 to 63 lowercase letters"),
     Bad("config", "airgap:databaseUser", "postgres", "a name other than postgres"),
     Bad("config", "airgap:databaseUser", "1st", "a user name of 1 to 63 lowercase letters"),
-    Bad("config", "airgap:networkStack", '""', "the network stack to run on", {"role": "workloads"}),
+    Bad("config", "airgap:networkStack", '""', "the network stack to run on", AS_WORKLOADS),
     Bad("config", "airgap:networkStack", "net", '"" unless airgap:role is "workloads"'),
-    Bad("config", "airgap:networkStack", "acme/airgap/net stack", "a stack name", {"role": "workloads"}),
-    Bad("config", "airgap:networkStack", "nosuch", "a stack this backend has and you may read",
-        {"role": "workloads"}),
-    Bad("config", "airgap:s3Buckets", '["data"]', "[] in a workload stack", {"role": "workloads",
-                                                                            "networkStack": "net"}),
+    Bad("config", "airgap:networkStack", "acme/airgap/net stack", "a stack name", AS_WORKLOADS),
+    Bad("config", "airgap:networkStack", "nosuch", "a stack this backend has and you may read", AS_WORKLOADS),
+    Bad("config", "airgap:s3Buckets", '["data"]', "[] in a workload stack", {**AS_WORKLOADS, "networkStack": "net"}),
     Bad("config", "airgap:fileShare", "true", "the SSM host is the share's only client",
         {"ssmHost": False, "bastionForwardPorts": []}),
     Bad("config", "airgap:ssmHost", "false", "at least one workload", {**NO_WORKLOAD, "bastion": "off"}),
@@ -127,6 +129,21 @@ BAD_INPUTS: list[Bad] = [
     Bad("config", "airgap:bastionImageSource", "public.ecr.aws/amazonlinux/amazonlinux:2023.9",
         "its default while airgap:bastionImage is set",
         {"bastionImage": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1"}),
+    Bad("config", "airgap:bastionImage", "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools//x:1",
+        "a full image URI in a private ECR registry"),
+    Bad("config", "airgap:bastionImage", "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/a..b:1",
+        "a full image URI in a private ECR registry"),
+    Bad("config", "airgap:bastionImage", "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools-:1",
+        "a full image URI in a private ECR registry"),
+    Bad("config", "airgap:bastionImageArchitecture", "arm64", '"X86_64" or "ARM64"',
+        {"bastionImage": "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1"}),
+    Bad("config", "airgap:bastionImageArchitecture", "ARM64", "its default while airgap:bastionImage is empty"),
+    Bad("config", "airgap:bastionImageSource", "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/tools:1",
+        "a public image"),
+    Bad("config", "airgap:bastionCpu", "3000", "a Fargate CPU size: 256, 512, 1024, 2048, 4096, 8192, 16384"),
+    Bad("config", "airgap:bastionMemory", "8192", "with 8192 CPU units", {"bastionCpu": 8192}),
+    Bad("config", "airgap:bastionForwardPorts", "[" + ", ".join(str(p) for p in range(8000, 8070)) + "]",
+        "at most 50 ports"),
     Bad("config", "airgap:bastionForwardPorts[0]", "[22]", "other than 22 and 3389"),
     Bad("config", "airgap:bastionForwardPorts[0]", "[70000]", "from 1 to 65535"),
     Bad("config", "airgap:bastionForwardPorts[1]", "[8080, 3389]", "other than 22 and 3389"),
@@ -148,10 +165,33 @@ BAD_INPUTS: list[Bad] = [
     Bad("config", "airgap:operatorPrincipals[1]", '["arn:aws:iam::123456789012:root", "arn:aws:iam::1234:root"]',
         "an IAM principal ARN"),
     Bad("config", "airgap:operatorPrincipals", "arn:aws:iam::123456789012:root", "a YAML list"),
+    # --- values a workload stack cannot use (the network stack decides them) ---
+    *[Bad("config", f"airgap:{key}", value, "in a workload stack: the network stack (net) decides it",
+          {**AS_WORKLOADS, "networkStack": "net"})
+      for key, value in (("vpcCidr", "10.9.0.0/16"), ("availabilityZones", '["ap-northeast-1a", "ap-northeast-1c"]'),
+                         ("azCount", "3"), ("endpoints", '["ssm"]'), ("endpointPlacement", "single-az"),
+                         ("includeEc2Messages", "true"), ("flowLogs", "false"), ("flowLogTraffic", "REJECT"),
+                         ("flowLogRetentionDays", "30"), ("subnetPrefixLength", "26"))],
+    Bad("config", "airgap:networkStack", "dev", "another stack than this one (dev)", AS_WORKLOADS),
+    Bad("config", "airgap:networkStack", "airgap/dev", "another stack than this one (dev)", AS_WORKLOADS),
+    Bad("config", "airgap:networkStack", "../net", "a name, not a path", AS_WORKLOADS),
+    Bad("config", "airgap:networkStack", "acme/airgap/net", "give them with `dev.py plan --network-outputs FILE`",
+        AS_WORKLOADS),
+    # --- too loose before ---
+    Bad("config", "airgap:endpoints", '["ssm", "ssm", "ssmmessages", "logs", "kms", "s3"]',
+        "each endpoint service at most once", {"bastion": "off", "database": False}),
+    Bad("config", "airgap:s3Buckets", '["data", "data"]', "each bucket at most once"),
+    Bad("config", "airgap:s3Buckets[0]", '["reports-s3alias"]', "the suffixes -s3alias"),
+    Bad("config", "airgap:s3Buckets[0]", '["reports--x-s3"]', "the suffixes"),
+    Bad("config", "airgap:s3Buckets[0]", '["amzn-s3-demo-data"]', "the prefix amzn-s3-demo-"),
+    Bad("config", "airgap:vpcCidr", '""', "an IPv4 CIDR block"),
     # --- keys that do not exist ---
     Bad("config", "airgap:bastionn", "parked", 'did you mean "airgap:bastion"?'),
     Bad("config", "airgap:vpc_cidr", "10.1.0.0/16", 'did you mean "airgap:vpcCidr"?'),
     Bad("config", "airgap:flowlogs", "true", 'did you mean "airgap:flowLogs"?'),
+    Bad("config", "aws:regoin", "ap-northeast-1", 'did you mean "aws:region"?'),
+    Bad("config", "AIRGAP:bastion", "on", 'the namespace "airgap:" (keys are case-sensitive): airgap:bastion'),
+    Bad("config", "airgapp:bastion", "on", 'the namespace "airgap:"'),
     # --- stack files ---
     Bad("stack-file", "YAML syntax", "config:\n  airgap:bastion: [on\n", "Pulumi.bad.yaml is not valid YAML at line"),
     Bad("stack-file", "tab indentation", "config:\n\tairgap:bastion: on\n", "Pulumi.bad.yaml is not valid YAML"),
@@ -170,6 +210,12 @@ BAD_INPUTS: list[Bad] = [
     Bad("plan", "--set", "--set nosuch=1", 'airgap:nosuch = "1": expected one of the declared keys'),
     Bad("plan", "--stack", "--stack nosuch", "Pulumi.nosuch.yaml does not exist"),
     Bad("plan", "--mode", "--mode live", "invalid choice: 'live'"),
+    Bad("plan", "--set", "--set 'vpcCidr= '", "expected a value after '='"),
+    Bad("plan", "--set", "--set vpcCidr=~", "expected a value after '='"),
+    Bad("plan", "--stack", "--stack acme/other/dev", "expected a stack of this project"),
+    Bad("plan", "--diagram-dir", "--diagram-dir README.md", "README.md is a file: expected a directory"),
+    Bad("plan", "program", "docs-that-do-not-exist", "expected a Pulumi Python program's directory"),
+    Bad("plan", "--network-outputs", "--stack app --network-outputs {list}", "expected a JSON object"),
     Bad("plan", "--network-outputs", "--stack dev --network-outputs README.md", "stack dev names no "
         "airgap:networkStack"),
     Bad("plan", "--network-outputs", "--stack app --network-outputs README.md", "expected the JSON `pulumi stack "
@@ -180,6 +226,9 @@ BAD_INPUTS: list[Bad] = [
     Bad("ops", "--port", "forward --port ssh", "'ssh' is not a port number"),
     Bad("ops", "--local-port", "forward --local-port 0", "0 is not a port number"),
     Bad("ops", "--timeout", "forward --timeout soon", "invalid float value: 'soon'"),
+    Bad("ops", "--timeout", "session --timeout -5", "-5: expected a number of seconds greater than 0"),
+    Bad("ops", "--timeout", "session --timeout nan", "nan: expected a number of seconds greater than 0"),
+    Bad("ops", "--timeout", "forward --timeout inf", "inf: expected a number of seconds greater than 0"),
     Bad("ops", "--outputs", "park --outputs /nonexistent/outputs.json", "cannot read stack outputs"),
     Bad("ops", "--outputs", "forward --outputs {not-json}", "are not JSON"),
     Bad("ops", "--outputs", "forward --outputs {no-bastion}", "'bastionCluster', 'bastionService' missing"),

@@ -24,7 +24,7 @@ def _substitute(pattern: str, context: Mapping[str, Any]) -> str:
 def _condition(condition: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
     for operator, tests in condition.items():
         for key, wanted in tests.items():
-            wanted = [str(w) for w in _list(wanted)]
+            wanted = [_substitute(str(w), context) for w in _list(wanted)]
             have = context.get(key)
             if operator == "BoolIfExists":
                 if have is not None and str(have).lower() not in [w.lower() for w in wanted]:

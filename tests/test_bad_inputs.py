@@ -65,7 +65,7 @@ def _saved_outputs(tmp_path: Path) -> dict[str, str]:
                "bastionService": "airgap-dev-bastion",
                "bastionTargets": [{"name": "ssm-host", "address": "10.40.0.25", "ports": [8080]}]}
     files = {"outputs": json.dumps(outputs), "not-json": "{oops",
-             "no-bastion": json.dumps({"region": "ap-northeast-1"})}
+             "no-bastion": json.dumps({"region": "ap-northeast-1"}), "list": json.dumps([outputs])}
     paths = {}
     for name, text in files.items():
         path = tmp_path / f"{name}.json"
@@ -80,7 +80,7 @@ def test_a_bad_command_line_is_one_clear_error_and_exit_2(bad: Bad, tmp_path: Pa
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     argv = shlex.split(bad.value.format(**_saved_outputs(tmp_path)))
     main = plan.main if bad.where == "plan" else ops_cli.main
-    if bad.where == "plan":
+    if bad.where == "plan" and "--diagram-dir" not in argv:
         argv += ["--diagram-dir", str(tmp_path)]
     try:
         code = main(argv)

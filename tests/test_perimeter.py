@@ -23,7 +23,11 @@ from ops.leases import Targets
 
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"
 ARN = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:{{}}"
-ALICE = {"aws:username": "alice", "aws:userid": "AIDAALICE"}
+# Session Manager tags each session with who started it: aws:userid (an IAM user's id; role-id:session for a role).
+ALICE = {"aws:username": "alice", "aws:userid": "AIDAALICE", "ssm:resourceTag/aws:ssmmessages:session-id": "AIDAALICE"}
+ALICE_SSO = {"aws:userid": "AROAOPS:alice@example.com",
+             "ssm:resourceTag/aws:ssmmessages:session-id": "AROAOPS:alice@example.com"}
+BOBS = {"aws:userid": "AROAOPS:alice@example.com", "ssm:resourceTag/aws:ssmmessages:session-id": "AROAOPS:bob"}
 
 
 def document(run: Capture) -> dict[str, Any]:
@@ -146,13 +150,17 @@ OURS = {"ssm:resourceTag/airgap-stack": "airgap-dev", "ssm:SessionDocumentAccess
     ("ecs:ExecuteCommand", TASK, {"ecs:container-name": "sidecar"}, False),
     ("ecs:ExecuteCommand", ARN.format("ecs", "task/other-cluster/0a1b"), {"ecs:container-name": "bastion"}, False),
     ("ssm:TerminateSession", ARN.format("ssm", "session/alice-0a1b2c"), ALICE, True),  # own sessions
-    ("ssm:TerminateSession", ARN.format("ssm", "session/bob-0a1b2c"), ALICE, False),  # nobody else's
-    ("ssm:ResumeSession", ARN.format("ssm", "session/AIDAALICE-0a1b2c"), ALICE, True),
+    ("ssm:TerminateSession", ARN.format("ssm", "session/alice@example.com-0a1b"), ALICE_SSO, True),  # as a role
+    ("ssm:ResumeSession", ARN.format("ssm", "session/alice@example.com-0a1b"), ALICE_SSO, True),
+    ("ssm:TerminateSession", ARN.format("ssm", "session/bob-0a1b2c"), BOBS, False),  # nobody else's
+    ("ssm:StartSession", ARN.format("ssm", "document/AWS-StartNonInteractiveCommand").replace(ACCOUNT, ""), OURS,
+     False),  # a command would run outside the stack's run-as user, key and transcript
     ("ssm:SendCommand", HOST, OURS, False),
     ("ecs:UpdateService", ARN.format("ecs", "service/airgap-dev-bastion/airgap-dev-bastion"), {}, True),
     ("ecs:UpdateService", ARN.format("ecs", "service/prod/payments"), {}, False),
     ("kms:GenerateDataKey", ARN.format("kms", "key/1234"), {"kms:ResourceAliases": ["alias/airgap-dev-sessions"]},
      True),
+    ("kms:GenerateDataKey", ARN.format("kms", "key/5678"), {"kms:ResourceAliases": ["alias/someone-elses"]}, False),
     ("secretsmanager:GetSecretValue", ARN.format("secretsmanager", "secret:rds!cluster-1-AbCdEf"),
      {"secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn": ARN.format("rds", "cluster:airgap-dev-database")},
      True),
@@ -167,6 +175,14 @@ def test_the_operator_policy_allows_exactly_a_session_on_this_stacks_targets(act
     """Evaluated against the ARNs the stack creates, known in a first preview (spelt from names)."""
     policy = operator_policy(captured("dev", "preview"))
     assert allows(policy, action, resource, context) is allowed
+
+
+def test_an_encrypted_exec_channel_gives_operators_the_exec_keys_data_keys() -> None:
+    """`aws ecs execute-command` on a channel encrypted with execKms: the client asks KMS for the data key."""
+    exec_key = ARN.format("kms", "key/9abc")
+    context = {"kms:ResourceAliases": ["alias/airgap-dev-bastion-exec"]}
+    assert allows(operator_policy(captured("dev", "preview", execKms=True)), "kms:GenerateDataKey", exec_key, context)
+    assert not allows(operator_policy(captured("dev", "preview")), "kms:GenerateDataKey", exec_key, context)
 
 
 def test_the_host_carries_the_tag_the_operator_policy_allows() -> None:
@@ -266,10 +282,10 @@ def test_sessions_lists_who_went_where_with_which_document_and_where_it_is_logge
                         "/airgap-dev/sessions --log-stream-name alice-1")
 
 
-def test_a_command_session_is_logged_under_the_accounts_preferences() -> None:
+def test_a_command_session_is_not_in_the_stacks_log_group() -> None:
     session = PastSession("x-1", "o", "i-dev", "AWS-StartNonInteractiveCommand", "Terminated", None, None)
-    assert where_logged(session, {"sessionDocument": "airgap-dev-shell"}, REGION) == \
-        "under the account's Session Manager preferences (AWS-StartNonInteractiveCommand)"
+    assert where_logged(session, {"sessionDocument": "airgap-dev-shell"}, REGION) == (
+        "not in the stack's log group: AWS-StartNonInteractiveCommand runs under the account's preferences, if any")
 
 
 def test_a_missing_permission_is_named() -> None:

@@ -45,6 +45,7 @@ CONTAINER = "bastion"
 DEFAULT_IMAGE_SOURCE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
 # The platform the copied image is taken for: Graviton Fargate costs less, and Amazon Linux is multi-arch.
 COPIED_PLATFORM = ("linux/arm64", "ARM64")
+PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}  # ECS cpuArchitecture -> OCI platform
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class FargateBastionArgs:
     image_tag: str = ""
     # A private ECR image URI the user maintains instead; then the stack owns no repository.
     image: str | None = None
+    # The CPU architecture that image is built for (the copy is always ARM64): "X86_64" or "ARM64".
+    image_architecture: Literal["X86_64", "ARM64"] = "X86_64"
     # The endpoints its tasks pull, log and talk through: connected before the service exists.
     endpoints: EndpointAccess | None = None
     # Encrypt the exec channel and both log groups with a key of the stack's own.
@@ -188,10 +191,10 @@ class FargateBastion(pulumi.ComponentResource):
             network_mode="awsvpc",
             cpu=str(args.cpu),
             memory=str(args.memory),
-            # The copied image is taken for ARM64 (COPIED_PLATFORM); a custom image is assumed to be x86_64, the
-            # common case.
+            # The copied image is taken for ARM64 (COPIED_PLATFORM); a custom image runs as its args say.
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture=COPIED_PLATFORM[1] if copied else "X86_64"
+                operating_system_family="LINUX",
+                cpu_architecture=COPIED_PLATFORM[1] if copied else args.image_architecture,
             ),
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
@@ -231,7 +234,7 @@ class FargateBastion(pulumi.ComponentResource):
 
         self.image = image
         self.image_source = args.image_source if copied else ""
-        self.image_platform = COPIED_PLATFORM[0] if copied else "linux/amd64"
+        self.image_platform = COPIED_PLATFORM[0] if copied else PLATFORMS[args.image_architecture]
         self.commands = pulumi.Output.all(self.cluster.name, self.service.name).apply(
             lambda found: session_commands(found[0], found[1], region)
         )

@@ -89,6 +89,8 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     1024: tuple(range(2048, 8193, 1024)),
     2048: tuple(range(4096, 16385, 1024)),
     4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),  # 8 and 16 vCPU: Fargate platform 1.4.0 and later
+    16384: tuple(range(32768, 122881, 8192)),
 }
 
 # CloudWatch Logs accepts only these retention periods (days).

@@ -43,7 +43,8 @@ class Reference:
 
 # A private ECR image: <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@sha256:digest]
 _ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}-[a-z]+-\d)\.amazonaws\.com/"
-                        r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)"
+                        # ECR's repository name pattern (ECR API Reference, CreateRepository, repositoryName).
+                        r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
                         r"(?::(?P<tag>[\w][\w.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))?")
 
 

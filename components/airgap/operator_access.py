@@ -2,13 +2,16 @@
 
 One managed policy (and, when principals are given, a role they may assume) that allows
 - `ssm:StartSession` on this stack's SSM host and its bastion's tasks only, and only with the documents the project
-  uses: the stack's shell document, port forwarding to a remote host, one non-interactive command.
-  `ssm:SessionDocumentAccessCheck` makes the document part of the check, so the account's default shell (whatever
-  its preferences) is refused (Systems Manager User Guide, "Start a default shell session by specifying the default
-  session document in IAM policies");
-- `ecs:ExecuteCommand` on this cluster's tasks, in the bastion container;
-- `ssm:TerminateSession` / `ResumeSession` on the caller's own sessions only ("Sample IAM policies for Session
-  Manager": `session/${aws:username}-*`; for assumed roles, `${aws:userid}`);
+  uses: the stack's shell document and port forwarding to a remote host. `ssm:SessionDocumentAccessCheck` makes the
+  document part of the check, so the account's default shell (whatever its preferences) is refused (Systems Manager
+  User Guide, "Enforce a session document permission check for the AWS CLI"). Not AWS-StartNonInteractiveCommand:
+  IAM checks document and target separately, so it would run a command on the host or in the bastion outside the
+  stack's run-as user, key and transcript;
+- `ecs:ExecuteCommand` on this cluster's tasks, in the bastion container (and the exec key's data keys when the
+  channel is encrypted);
+- `ssm:TerminateSession` / `ResumeSession` on the caller's own sessions only, by the tag Session Manager puts on each
+  session (`aws:ssmmessages:session-id` = the caller's `aws:userid`, for IAM users and assumed roles alike: User
+  Guide, "Additional sample IAM policies", Example 4);
 - the session key's data keys, and the reads, park/unpark, image copy and database login `dev.py` uses.
 Waking a sleeping stack is a `pulumi up`: that takes the deployer's permissions (iam/deployer-policy.json), not these.
 """
@@ -27,9 +30,8 @@ from airgap.iam import statement
 from airgap.naming import STACK_TAG, ChildNames, PhysicalNames, check_component_name
 from airgap.where import PARTITION, where
 
-# The AWS-owned Session documents the ops tools use besides the stack's shell document.
+# The AWS-owned Session document the ops tools use besides the stack's shell document.
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
-COMMAND_DOCUMENT = "AWS-StartNonInteractiveCommand"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class OperatorAccessArgs:
     shell_document: str | None = None  # SessionPreferences.document_name
     session_key_alias: str | None = None  # SessionPreferences.key_alias
     session_log_group: str | None = None
+    exec_key_alias: str | None = None  # FargateBastion.key_alias, when its exec channel is encrypted
     database_cluster: str | None = None  # its identifier: RDS tags the managed secret with the cluster's ARN
     # Who may assume the operator role: account roots, roles, Identity Center permission-set roles (ARNs). Empty:
     # the policy alone, for your own groups, roles or permission sets to attach.
@@ -83,7 +86,7 @@ def operator_policy(args: OperatorAccessArgs, stack: str, region: str, account: 
     arn = f"arn:{PARTITION}:{{}}:{region}:{account}:{{}}"
     only_documents = {"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}}
     documents = [arn.format("ssm", f"document/{args.shell_document}")] if args.shell_document else []
-    documents += [f"arn:{PARTITION}:ssm:{region}::document/{d}" for d in (PORT_FORWARD_DOCUMENT, COMMAND_DOCUMENT)]
+    documents.append(f"arn:{PARTITION}:ssm:{region}::document/{PORT_FORWARD_DOCUMENT}")
     statements = [statement("StartSessionsOnlyWithTheProjectsDocuments", ["ssm:StartSession"], documents,
                             Condition=only_documents)]
     if args.hosts:
@@ -97,8 +100,8 @@ def operator_policy(args: OperatorAccessArgs, stack: str, region: str, account: 
                                     Condition=only_documents))
     statements += [
         statement("EndOrResumeOwnSessionsOnly", ["ssm:TerminateSession", "ssm:ResumeSession"],
-                  [f"arn:{PARTITION}:ssm:*:*:session/${{aws:username}}-*",
-                   f"arn:{PARTITION}:ssm:*:*:session/${{aws:userid}}-*"]),
+                  [arn.format("ssm", "session/*")],
+                  Condition={"StringLike": {"ssm:resourceTag/aws:ssmmessages:session-id": ["${aws:userid}"]}}),
         # Describe and list calls have no resource to scope them to.
         statement("SeeSessionsAndTargets", ["ssm:DescribeSessions", "ssm:GetConnectionStatus",
                                             "ssm:DescribeInstanceInformation", "ec2:DescribeInstances",
@@ -131,6 +134,10 @@ def _data_statements(args: OperatorAccessArgs, arn: str) -> list[dict[str, Any]]
         # The key's ARN is not known before it exists; its alias is (the same way the bastion's exec key is scoped).
         found.append(statement("EncryptOwnSessions", ["kms:GenerateDataKey"], [arn.format("kms", "key/*")],
                                Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": args.session_key_alias}}))
+    if args.exec_key_alias:
+        # `aws ecs execute-command` on an encrypted channel: the client asks KMS for the data key.
+        found.append(statement("EncryptOwnExecSessions", ["kms:GenerateDataKey"], [arn.format("kms", "key/*")],
+                               Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": args.exec_key_alias}}))
     if args.session_log_group:
         found.append(statement("ReadSessionLogs", ["logs:GetLogEvents", "logs:FilterLogEvents"],
                                [arn.format("logs", f"log-group:{args.session_log_group}:*")]))

@@ -105,10 +105,10 @@ class SessionPreferences(pulumi.ComponentResource):
 
 
 def shell_document(key: str, log_group: str, args: SessionPreferencesArgs) -> dict:
-    """The Standard_Stream Session document (schema 1.0): every input the schema requires, set. `key` goes to KMS
-    GenerateDataKey as it is (session-manager-plugin, src/encryption/encrypter.go), which takes an alias ARN (KMS
-    API Reference, GenerateDataKey, KeyId); the agent's Decrypt names no key (amazon-ssm-agent,
-    agent/session/crypto/kmsservice.go)."""
+    """The Standard_Stream Session document (schema 1.0): every input the schema requires, set. `key` goes as it is
+    to the client's KMS GenerateDataKey (session-manager-plugin, src/encryption/encrypter.go) and the agent's Decrypt
+    (amazon-ssm-agent 3.3.808.0 and later, agent/session/crypto/kmsservice.go); both take an alias ARN as KeyId
+    (AWS KMS API Reference). Nothing in either checks its form."""
     return {
         "schemaVersion": "1.0",
         "description": "airgap shell sessions: encrypted with the stack's key, streamed to its log group",

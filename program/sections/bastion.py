@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from airgap.bastion import FargateBastion, FargateBastionArgs
+from airgap.bastion import PLATFORMS, FargateBastion, FargateBastionArgs
 from airgap.catalog import FARGATE_SIZES
 from airgap.image_reference import FORM as IMAGE_FORM
 from airgap.image_reference import EcrImage, Reference
@@ -19,13 +19,16 @@ from program.sections import Built, Context
 
 NAME, ORDER = "bastion", 60
 DEFAULT_SOURCE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
+MAX_FORWARD_PORTS = 50
 KEYS = (
     Key("bastion", "string", "parked", "Fargate SSM bastion - off (none, and no bastion-only endpoints), parked "
         "(service at 0 tasks) or on (1 task)."),
-    Key("bastionCpu", "integer", 256, "Bastion task CPU units (256, 512, 1024, 2048, 4096)."),
+    Key("bastionCpu", "integer", 256, f"Bastion task CPU units ({', '.join(map(str, FARGATE_SIZES))})."),
     Key("bastionMemory", "integer", 512, "Bastion task memory in MiB; must be a size Fargate allows with bastionCpu."),
     Key("bastionImage", "string", "", "Bastion image URI in a private ECR registry of the stack's account and "
         "region, maintained by you. Empty copies bastionImageSource into the stack's own repository."),
+    Key("bastionImageArchitecture", "string", "X86_64", "The CPU architecture bastionImage is built for: X86_64 or "
+        "ARM64 (the copy of bastionImageSource is always ARM64)."),
     Key("bastionImageSource", "string", DEFAULT_SOURCE, "Image the stack's repository is filled from (python3 dev.py "
         "bastion image, or forward), from outside the VPC; <registry>/<repository>:<tag> or @sha256:<digest>, "
         "anonymous pulls."),
@@ -42,6 +45,7 @@ class BastionSection:
     cpu: int
     memory: int
     image: str
+    image_architecture: str
     image_source: str
     forward_ports: tuple[int, ...]
     exec_kms: bool
@@ -72,7 +76,8 @@ class BastionSection:
             vpc_id=built.network.vpc_id, subnet_ids=list(built.network.subnet_ids_by_zone.values()),
             names=settings.names, mode=self.mode, cpu=self.cpu, memory=self.memory,
             log_retention_days=settings.log_retention_days, image_source=self.image_source,
-            image_tag=Reference.parse(self.image_source).private_tag, image=self.image or None, kms=self.exec_kms,
+            image_tag=Reference.parse(self.image_source).private_tag, image=self.image or None,
+            image_architecture=self.image_architecture, kms=self.exec_kms,
             endpoints=built.endpoints, asleep=settings.asleep, depends_on=[role] if role is not None else []))
         # Everything built before it that serves something may be forwarded to: the SSM host's ports, the database.
         bastion.allow_forwarding_to(*(c for c in built.components.values() if isinstance(c, Workload)))
@@ -106,7 +111,7 @@ class BastionSection:
                 lambda v: v[0]["portForward"].replace("<hostIp>", v[1]).replace("<port>", port)))
 
 
-def _image(v: Values, ctx: Context, p: Problems) -> tuple[str, str]:
+def _image(v: Values, ctx: Context, p: Problems) -> tuple[str, str, str]:
     image = v.get("bastionImage", "")
     # Without NAT only the account's own private ECR, in the stack's region, is reachable.
     found = EcrImage.parse(image) if image else None
@@ -117,16 +122,26 @@ def _image(v: Values, ctx: Context, p: Problems) -> tuple[str, str]:
     elif found and ctx.region_ok and found.region != ctx.region:
         p.bad("airgap:bastionImage", image, f"an image in the stack's region {ctx.region}: the VPC reaches only its "
               f"own region's ECR endpoints (copy the image to {ctx.region})")
+    architecture = v.get("bastionImageArchitecture", "X86_64")
+    if architecture not in PLATFORMS:
+        p.bad("airgap:bastionImageArchitecture", architecture, '"X86_64" or "ARM64" (ECS cpuArchitecture)')
+    elif architecture != v.default("bastionImageArchitecture") and not image:
+        p.bad("airgap:bastionImageArchitecture", architecture, "its default while airgap:bastionImage is empty (the "
+              "copied image is always ARM64)")
     source = v["bastionImageSource"]
     try:
         Reference.parse(source)
     except ValueError:
         p.bad("airgap:bastionImageSource", source, f"an image reference {IMAGE_FORM}, from a registry that allows "
               "anonymous pulls")
+    else:
+        if EcrImage.parse(source):
+            p.bad("airgap:bastionImageSource", source, "a public image (public.ecr.aws/..., docker.io/...): the copy "
+                  "pulls it anonymously; a private ECR image goes in airgap:bastionImage instead")
     if image and source != DEFAULT_SOURCE:
         p.bad("airgap:bastionImageSource", source, "its default while airgap:bastionImage is set (a custom image is "
               "used as it is; nothing is copied)")
-    return image, source
+    return image, source, architecture if architecture in PLATFORMS else "X86_64"
 
 
 def _ports(v: Values, ctx: Context, p: Problems) -> tuple[int, ...]:
@@ -139,6 +154,10 @@ def _ports(v: Values, ctx: Context, p: Problems) -> tuple[int, ...]:
                   "SSH and RDP)")
     if len(set(ports)) != len(ports):
         p.bad("airgap:bastionForwardPorts", ports, "each port at most once")
+    if len(ports) > MAX_FORWARD_PORTS:
+        p.bad("airgap:bastionForwardPorts", ports, f"at most {MAX_FORWARD_PORTS} ports: each is a rule on the SSM "
+              "host's group and on the bastion's, and a group holds 60 inbound and 60 outbound rules by default "
+              "(Amazon VPC quotas), some already taken")
     if ports and not ctx.sections["ssm-host"].enabled:
         p.bad("airgap:bastionForwardPorts", ports, "[] while airgap:ssmHost is false (the ports open the SSM host to "
               "the bastion)")
@@ -159,9 +178,9 @@ def parse(v: Values, ctx: Context, p: Problems) -> BastionSection:
         choices = FARGATE_SIZES[cpu]
         p.bad("airgap:bastionMemory", memory, f"a memory size Fargate allows with {cpu} CPU units: {choices[0]} to "
               f"{choices[-1]} MiB in steps Fargate allows ({', '.join(map(str, choices))})")
-    image, source = _image(v, ctx, p)
+    image, source, architecture = _image(v, ctx, p)
     ports = _ports(v, ctx, p)
     if known and ctx.sections["database"].enabled and mode == "off":
         p.bad("airgap:database", True, "false while airgap:bastion is off (the database is reached through the "
               "bastion: set airgap:bastion to parked)")
-    return BastionSection(mode, cpu, memory, image, source, ports, v["execKms"] is True)
+    return BastionSection(mode, cpu, memory, image, architecture, source, ports, v["execKms"] is True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from airgap.catalog import ENDPOINT_SERVICES
-from program.keys import Key, Problems, Values
+from program.keys import Key, Problems, Values, shown
 from program.sections import Context
 
 NAME, ORDER = "network", 10
@@ -46,6 +46,7 @@ KEYS = (
 
 # S3 bucket naming rules (Amazon S3 User Guide, "General purpose bucket naming rules"), the ones a typo breaks.
 _BUCKET = re.compile(r"(?!xn--)(?!sthree-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", ".mrap", "--table-s3")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
@@ -114,15 +115,39 @@ def _endpoints_and_buckets(v: Values, p: Problems) -> tuple[tuple[str, ...], tup
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             p.bad(f"airgap:endpoints[{i}]", name, f"one of {', '.join(ENDPOINT_SERVICES)}{hint}, or [] for all the "
                   "workloads need")
+    if len(set(chosen)) != len(chosen):
+        p.bad("airgap:endpoints", list(chosen), "each endpoint service at most once")
     buckets = v.get("s3Buckets", [])
     for i, bucket in enumerate(buckets):
         if not _BUCKET.fullmatch(bucket) or ".." in bucket or re.fullmatch(r"[\d.]+", bucket):
             p.bad(f"airgap:s3Buckets[{i}]", bucket, "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and "
                   "'-', starting and ending with a letter or digit")
+        elif bucket.endswith(_RESERVED_SUFFIXES) or bucket.startswith("amzn-s3-demo-"):
+            p.bad(f"airgap:s3Buckets[{i}]", bucket, "a general purpose bucket's name: the suffixes "
+                  f"{', '.join(_RESERVED_SUFFIXES)} and the prefix amzn-s3-demo- are reserved (Amazon S3 User Guide, "
+                  '"General purpose bucket naming rules")')
+    if len(set(buckets)) != len(buckets):
+        p.bad("airgap:s3Buckets", list(buckets), "each bucket at most once")
     return tuple(chosen), tuple(buckets)
 
 
-def _role(v: Values, p: Problems) -> tuple[Role, str]:
+# What a network stack decides: set in a workload stack they would do nothing, so they are refused there.
+NETWORK_ONLY = ("vpcCidr", "subnetPrefixLength", "availabilityZones", "azCount", "endpointPlacement", "endpoints",
+                "includeEc2Messages", "flowLogs", "flowLogTraffic", "flowLogRetentionDays")
+_STACK_PART = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*"  # no "." or ".." part: a stack name is not a path
+
+
+def _network_stack(stack: str, ctx: Context, p: Problems) -> None:
+    parts = stack.split("/")
+    if not re.fullmatch(rf"(?:{_STACK_PART}/){{0,2}}{_STACK_PART}", stack):
+        p.bad("airgap:networkStack", stack, 'a stack name: "net", "<project>/net" or "<org>/<project>/net" (a name, '
+              "not a path)")
+    elif parts[-1] == ctx.stack and (len(parts) == 1 or parts[-2] == ctx.project):
+        p.bad("airgap:networkStack", stack, f"another stack than this one ({ctx.stack}): a workload stack runs on a "
+              "network stack's VPC, and this stack would delete the VPC it runs in")
+
+
+def _role(v: Values, ctx: Context, p: Problems) -> tuple[Role, str]:
     role = v.get("role", "all")
     if role not in ("all", "network", "workloads"):
         p.bad("airgap:role", role, '"all" (network and workloads in this stack), "network" (only the VPC, endpoints '
@@ -134,11 +159,15 @@ def _role(v: Values, p: Problems) -> tuple[Role, str]:
               'this project, or "<org>/airgap/net"')
     elif stack and role != "workloads":
         p.bad("airgap:networkStack", stack, '"" unless airgap:role is "workloads"')
-    elif stack and not re.fullmatch(r"([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+", stack):
-        p.bad("airgap:networkStack", stack, 'a stack name: "net", "<project>/net" or "<org>/<project>/net"')
+    elif stack:
+        _network_stack(stack, ctx, p)
     if role == "workloads" and v["s3Buckets"]:
         p.bad("airgap:s3Buckets", v["s3Buckets"], "[] in a workload stack: the S3 gateway belongs to the network "
               "stack; set it there")
+    for key in NETWORK_ONLY if role == "workloads" else ():
+        if v.ok(key) and v[key] != v.default(key):
+            p.bad(f"airgap:{key}", v[key], f"its default ({shown(v.default(key))}) in a workload stack: the network "
+                  f"stack ({stack or 'airgap:networkStack'}) decides it; set it there")
     return role, stack
 
 
@@ -160,7 +189,7 @@ def parse(v: Values, ctx: Context, p: Problems) -> NetworkSection:
         prefix = None
     zones = _zones(v, ctx, p)
     chosen, buckets = _endpoints_and_buckets(v, p)
-    role, stack = _role(v, p)
+    role, stack = _role(v, ctx, p)
     _flow_logs(v, p)
     return NetworkSection(vpc, prefix, zones, v.get("azCount", 2), v.get("endpointPlacement", "every-az"), chosen,
                           v["includeEc2Messages"] is True, buckets, role, stack, v["flowLogs"] is True,

@@ -46,6 +46,7 @@ class OperatorsSection:
             shell_document=sessions.document_name if sessions else None,
             session_key_alias=sessions.key_alias if sessions else None,
             session_log_group=sessions.log_group_name if sessions else None,
+            exec_key_alias=bastion.key_alias if bastion and settings.sections["bastion"].exec_kms else None,
             database_cluster=database.identifier if database else None,
             principals=self.principals))
 

@@ -1,0 +1,121 @@
+"""A newcomer's first hour: the tool's own files and commands answer in one line, a program of one's own is planned
+like airgap itself, and a forbidden resource shows the pack's finding instead of a model error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from offline import bench, diagram, plan
+from offline.guard_run import analyze
+from offline.harness import capture
+from offline.stack_files import StackFileError
+
+WAYS_OUT = '''
+import pulumi_aws as aws
+
+vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16", enable_dns_support=True, enable_dns_hostnames=True)
+aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
+aws.ec2.EgressOnlyInternetGateway("eigw", vpc_id=vpc.id)
+public = aws.ec2.Subnet("public", vpc_id=vpc.id, cidr_block="10.0.1.0/24")  # no AZ: AWS picks one
+address = aws.ec2.Eip("nat", domain="vpc")
+aws.ec2.NatGateway("nat", subnet_id=public.id, allocation_id=address.id)
+'''
+
+
+@pytest.fixture
+def own_program(tmp_path: Path) -> Path:
+    """A user's own program in its own directory: a project file, one stack file, __main__.py."""
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-northeast-1\n")
+    (tmp_path / "__main__.py").write_text(WAYS_OUT)
+    return tmp_path
+
+
+@pytest.mark.parametrize("mode", ["preview", "update"])
+def test_every_way_out_of_the_vpc_is_a_finding_not_a_model_error(own_program: Path, mode: str) -> None:
+    run = capture("test", mode, program=own_program / "__main__.py", root=own_program)
+    found = " ".join(f.message for f in analyze(run).mandatory if f.policy == "no-internet-gateway")
+    for way_out in ("InternetGateway 'igw'", "EgressOnlyInternetGateway 'eigw'", "NatGateway 'nat'", "Eip 'nat'"):
+        assert way_out in found
+    assert "AZ chosen by AWS" in diagram.mermaid(run)  # a subnet without an AZ is drawn, not a crash
+
+
+def test_a_program_directory_is_planned_with_its_own_stack_file(own_program: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = plan.main([str(own_program), "--diagram-dir", str(tmp_path / "out")])
+    out = capsys.readouterr()
+    assert code == 1  # mandatory findings fail the plan, as they fail `pulumi preview --policy-pack`
+    assert "airgap plan: stack test" in out.out and "MANDATORY no-internet-gateway" in out.out
+    assert "Monthly cost estimate" in out.out and "Traceback" not in out.err
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").iterdir()))
+def test_every_example_plans_clean(example: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main([str(ROOT / "examples" / example), "--diagram-dir", str(tmp_path)]) == 0, capsys.readouterr()
+    assert "0 mandatory" in capsys.readouterr().out
+
+
+def test_a_stack_file_that_is_a_directory_or_a_missing_project_file_is_one_line(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.odd.yaml").mkdir()
+    with pytest.raises(StackFileError, match=r"Pulumi\.odd\.yaml is a directory"):
+        capture("odd", "preview", root=tmp_path)
+    (tmp_path / "Pulumi.yaml").unlink()
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    with pytest.raises(StackFileError, match=r"Pulumi\.yaml does not exist .*run from the project.s directory"):
+        capture("dev", "preview", root=tmp_path)
+
+
+def test_imported_esc_environments_are_said_not_ignored(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.team.yaml").write_text("environment:\n  - airgap/shared\nconfig: {}\n")
+    assert "imports Pulumi ESC environments" in str(plan._environment_note("team", tmp_path))
+    assert plan._environment_note("dev", ROOT) is None
+
+
+@pytest.mark.parametrize("argv", [["--copies", "0"], ["--copies", "-1"], ["--runs", "0"], ["--runs", "two"]])
+def test_bench_refuses_counts_below_one(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(argv)
+    assert exit_.value.code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_dev_py_names_an_unknown_command_and_help_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dev_entry", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    assert dev.main(["deploy"]) == 2
+    assert "unknown command 'deploy'" in capsys.readouterr().err
+    assert dev.main(["--help"]) == 0
+    assert "python3 dev.py plan" in capsys.readouterr().out
+
+
+def test_the_readmes_resource_counts_are_the_plans() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    def count(**config: object) -> int:
+        return sum(r.custom for r in capture("dev", "preview", config))
+
+    off, parked, on = count(bastion="off", database=False), count(bastion="parked"), count(bastion="on")
+    assert f"| ssm, ssmmessages, logs, kms, s3 | {off} |" in readme
+    assert f"| + ecr.api, ecr.dkr | {parked} |" in readme and f"| the same | {on} |" in readme
+    assert f"adds a key and its alias (the `kms` endpoint is there for the host's shells already): " \
+           f"{count(execKms=True)}." in readme
+
+
+def test_the_readmes_component_snippet_is_a_program_that_passes_the_pack(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python\nfrom airgap import (PrivateNetwork")
+    snippet = readme[start + len("```python\n"):readme.index("```", start + 10)]
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: ap-northeast-1\n")
+    (tmp_path / "__main__.py").write_text(snippet)
+    for mode in ("preview", "update"):
+        report = analyze(capture("test", mode, program=tmp_path / "__main__.py", root=tmp_path))
+        assert report.mandatory == [], [f.message for f in report.mandatory]
