@@ -599,6 +599,8 @@ def endpoint_budget(graph: StackGraph, args: StackValidationArgs) -> Violations:
         interfaces += count
         monthly += prices.interface_endpoints_month(count, priced_as)
         lines.append(f"{service or e.name} x{count} AZ")
+    # Sorted: the engine's registration order varies from run to run, the message should not.
+    lines.sort()
     if monthly > budget:
         note = f" (priced as {prices.FALLBACK_REGION} for {', '.join(sorted(fallbacks))})" if fallbacks else ""
         yield fix(f"the interface endpoints cost about ${monthly:.0f}/month{note} — {interfaces} endpoint-AZs "
