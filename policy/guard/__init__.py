@@ -1,9 +1,21 @@
 """airgap-guard: the CrossGuard policies, grouped by concern. `POLICIES` is what the pack enforces."""
 
-from guard import compute, endpoints, exec_targets, exposure, iam, network, stack, storage
+from guard import (
+    compute,
+    endpoints,
+    exec_targets,
+    exposure,
+    file_share,
+    iam,
+    network,
+    storage,
+    structure,
+    workload_endpoints,
+)
 
 POLICIES = [*network.POLICIES, *endpoints.POLICIES, *compute.POLICIES, *exec_targets.POLICIES, *exposure.POLICIES,
-            *storage.POLICIES, *iam.POLICIES, *stack.POLICIES]
+            *storage.POLICIES, *iam.POLICIES, *workload_endpoints.POLICIES, *file_share.POLICIES,
+            *structure.POLICIES]
 PACK_NAME = "airgap-guard"
 
 # Policies that presume a private-only environment (no way in from the internet, AWS reached through endpoints,

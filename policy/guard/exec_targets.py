@@ -40,17 +40,15 @@ def exec_intent(graph: StackGraph, service: PolicyResource) -> str | None:
         for role in graph.feeds(task, "taskRoleArn", ROLE):
             inlines = plain(get(role.props, "inlinePolicies", []))
             inline = [json_document(p, "policy") for p in (inlines if isinstance(inlines, list) else [])]
-            attached = [json_document(p.props, "policy") for p in graph.of(ROLE_POLICY)
-                        if any(r.urn == role.urn for r in graph.feeds(p, "role", ROLE))]
+            attached = [json_document(p.props, "policy") for p in graph.fed_by(role, "role", ROLE_POLICY)]
             if any(_grants_channel(d) for d in inline + attached):
                 return f"its task role '{role.name}' is granted the ssmmessages channel actions"
     return None
 
 
 def _has_ssmmessages_endpoint(graph: StackGraph, service: PolicyResource) -> bool:
-    vpc = graph.vpc_of(service)
     return any(endpoint_type(e) == "Interface" and endpoint_service(e)[1] == "ssmmessages"
-               for e in graph.in_vpc(graph.of(ENDPOINT), vpc))
+               for e in graph.in_vpc_of(graph.vpc_of(service), ENDPOINT))
 
 
 def _exec_off(service: PolicyResource) -> bool:

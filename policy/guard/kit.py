@@ -7,6 +7,7 @@ and the args and yields (message, urn). A check that cannot decide because a val
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,6 +29,31 @@ ADVISORY = EnforcementLevel.ADVISORY
 
 ResourceCheck = Callable[[ResourceValidationArgs], Iterable[str]]
 StackCheck = Callable[[StackGraph, StackValidationArgs], Iterable[tuple[str, str]]]
+
+
+class _Analysis(threading.local):
+    """The graph of the AnalyzeStack call in progress on this thread, and the stack policies that have used it."""
+
+    graph: StackGraph | None = None
+    tags: object = None
+    urns: tuple[str, ...] = ()
+    used: frozenset[str] = frozenset()
+
+
+_analysis = _Analysis()
+
+
+def shared_graph(policy: str, args: StackValidationArgs) -> StackGraph:
+    """One graph per AnalyzeStack, shared by its stack policies. pulumi_policy hands each stack policy its own copy of
+    the resources and no handle on the request, so a request is told apart by what the API does give: the servicer's
+    stack-tags mapping (one object per servicer, kept alive here so its identity cannot be reused), the stack's URNs,
+    and that no policy runs twice in one request. Anything else builds a new graph."""
+    urns = tuple(r.urn for r in args.resources)
+    a = _analysis
+    if a.graph is None or a.tags is not args.stack_tags or policy in a.used or a.urns != urns:
+        a.graph, a.tags, a.urns, a.used = StackGraph(args.resources), args.stack_tags, urns, frozenset()
+    a.used = a.used | {policy}
+    return a.graph
 
 
 def config(args: ResourceValidationArgs | StackValidationArgs, key: str, default: Any) -> Any:
@@ -68,7 +94,7 @@ def stack_policy(
     schema: PolicyConfigSchema | None = None,
 ) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        for message, urn in check(StackGraph(args.resources), args):
+        for message, urn in check(shared_graph(name, args), args):
             report(message, urn)
 
     return StackValidationPolicy(name=name, description=description, validate=validate,
