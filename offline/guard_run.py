@@ -17,6 +17,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationPolicy
 
 from guard import PACK_NAME, POLICIES  # policy/, put on the path by the offline package
+from guard.runtime import tuned
 from guard.types import AWS_PROVIDER
 from offline.harness import Capture, Registration
 from program import pulumi_internals as internals
@@ -124,13 +125,15 @@ def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None,
         return seconds
 
     aws = {r.urn for r in capture.resources if r.custom and r.type.startswith("aws:")}
-    for r in capture.resources:
-        request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
-                                              options=_options(r))
-        if r.urn in aws:
-            request.provider.CopyFrom(explicit.get(r.provider or "", provider))
-        collect(analyzer.Analyze, request)
-    report.stack_seconds = collect(analyzer.AnalyzeStack, _stack_request(capture))
+    # The analyzer process's garbage-collector settings (policy/__main__.py), only while the pack runs.
+    with tuned():
+        for r in capture.resources:
+            request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
+                                                  options=_options(r))
+            if r.urn in aws:
+                request.provider.CopyFrom(explicit.get(r.provider or "", provider))
+            collect(analyzer.Analyze, request)
+        report.stack_seconds = collect(analyzer.AnalyzeStack, _stack_request(capture))
     return report
 
 
