@@ -7,6 +7,7 @@ and the args and yields (message, urn). A check that cannot decide because a val
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -41,6 +42,13 @@ class _Analysis(threading.local):
 
 
 _analysis = _Analysis()
+
+
+@atexit.register
+def _release() -> None:
+    """Drop the last graph before the interpreter tears modules down: its resources hold protobuf containers of the
+    engine's request, which must not outlive the protobuf runtime (a crash at exit otherwise)."""
+    _analysis.graph, _analysis.tags, _analysis.urns, _analysis.used = None, None, (), frozenset()
 
 
 def shared_graph(policy: str, args: StackValidationArgs) -> StackGraph:
