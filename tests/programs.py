@@ -112,12 +112,13 @@ template = aws.ec2.LaunchTemplate("web", image_id="ami-0123456789abcdef0", insta
 aws.autoscaling.Group("web", min_size=1, max_size=2, vpc_zone_identifiers=[subnet.id],
                       launch_template={"id": template.id, "version": "$Latest"})
 aws.ec2.LaunchConfiguration("legacy", image_id="ami-0123456789abcdef0", instance_type="t3.micro",
-                            metadata_options={"http_tokens": "required"})
+                            metadata_options={"http_tokens": "required"}, root_block_device={"encrypted": True})
 aws.lb.LoadBalancer("front", load_balancer_type="application", internal=True, subnets=[subnet.id])
 aws.rds.Instance("db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20, username="app",
-                 manage_master_user_password=True, storage_encrypted=True)
+                 manage_master_user_password=True, storage_encrypted=True, deletion_protection=True,
+                 backup_retention_period=7, iam_database_authentication_enabled=True)
 aws.rds.Cluster("aurora", engine="aurora-postgresql", master_username="app", manage_master_user_password=True,
-                storage_encrypted=True)
+                storage_encrypted=True, deletion_protection=True, iam_database_authentication_enabled=True)
 acl = aws.ec2.NetworkAcl("acl", vpc_id=vpc.id)
 aws.ec2.NetworkAclRule("vpc-only", network_acl_id=acl.id, rule_number=100, egress=False, protocol="tcp",
                        from_port=443, to_port=443, rule_action="allow", cidr_block="172.31.0.0/24")

@@ -22,9 +22,11 @@ from programs import (
 from offline.guard_run import Report, analyze
 from offline.harness import MODES
 
+FOREIGN = "foreign"  # the project these programs belong to: not airgap's, so not private-only unless configured
 
-def run(source: str, tmp_path: Path, mode: str) -> Report:
-    report = analyze(run_program(source, tmp_path, mode))
+
+def run(source: str, tmp_path: Path, mode: str, config: dict | None = None) -> Report:
+    report = analyze(run_program(source, tmp_path, mode, project=FOREIGN), config)
     assert report.skipped == [], [f.message for f in report.skipped]
     return report
 
@@ -103,8 +105,15 @@ def test_messages_on_airgaps_own_resources_also_name_airgaps_way(cap) -> None:
 def test_a_host_that_routes_to_a_nat_needs_no_interface_endpoint(tmp_path: Path, mode: str) -> None:
     report = run(ORDINARY_VPC_WITH_NAT, tmp_path, mode)
     assert messages(report, "required-endpoints") == []
-    # The private-only policies still say what makes it not private-only.
-    assert messages(report, "no-default-route")
+    # An ordinary stack is not told its NAT route breaks a posture it never declared.
+    assert messages(report, "no-default-route") == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stack_declared_private_only_is_told_what_makes_it_not(tmp_path: Path, mode: str) -> None:
+    report = run(ORDINARY_VPC_WITH_NAT, tmp_path, mode, {"no-default-route": {"privateOnly": True}})
+    (found,) = messages(report, "no-default-route")
+    assert "Route 'to-nat': a default route (0.0.0.0/0)" in found and "private-only" in found
 
 
 # Every program, and exactly the findings it must produce (policy, resource) — in both harness modes. Anything more
@@ -123,11 +132,12 @@ EXPECTED: dict[str, tuple[str, set[tuple[str, str]], set[str]]] = {
         set()),
     "ecs-services": (ECS_SERVICES, BASICS | {
         ("ecs-exec-enabled", "Service 'tools'"), ("ecs-task-roles-distinct", "TaskDefinition 'tools'"),
+        ("ecs-read-only-root", "TaskDefinition 'web'"),
         ("required-endpoints", "Service 'tools'"), ("required-endpoints", "Service 'web'")}, set()),
     "default-vpc": (DEFAULT_VPC, {("ingress-by-group-reference", "SecurityGroupIngressRule 'web-https'")},
                     {"required-endpoints", "endpoint-reachability"}),
     "other-shapes": (OTHER_SHAPES, BASICS | {("endpoint-policy-restricts", "VpcEndpoint 'vpc-ssm'")}, set()),
-    "ordinary-vpc-with-nat": (ORDINARY_VPC_WITH_NAT, BASICS | {("no-default-route", "Route 'to-nat'")}, set()),
+    "ordinary-vpc-with-nat": (ORDINARY_VPC_WITH_NAT, BASICS, set()),
 }
 
 

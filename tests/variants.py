@@ -11,6 +11,7 @@ import mutate
 from offline.harness import Capture
 
 from guard.types import (  # isort: skip
+    DEFAULT_SG,
     EGRESS,
     ENDPOINT,
     INGRESS,
@@ -66,7 +67,11 @@ VARIANTS: list[tuple[str, Callable[[Capture], Capture], tuple[str, ...]]] = [
      ("enable_dns_hostnames=True",)),
     ("default-security-group-empty", lambda c: mutate.set_prop(
         c, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network-default-group", "ingress",
-        [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]), ("keeps rules",)),
+        [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]), ("keeps ingress rules",)),
+    ("default-security-group-empty", lambda c: mutate.add(c, INGRESS, "into-default", {
+        "securityGroupId": "sg-d", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+        "referencedSecurityGroupId": "sg-h"}, {"securityGroupId": [c.named(DEFAULT_SG, "network-default-group")]}),
+     ("SecurityGroupIngressRule 'into-default': adds a rule to DefaultSecurityGroup 'network-default-group'",)),
     ("default-security-group-managed", lambda c: mutate.remove(
         c, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network-default-group"),
      ("aws.ec2.DefaultSecurityGroup",)),

@@ -48,14 +48,19 @@ PROGRAMS = {
 }
 
 
+# The programs of tests/test_foreign_programs.py: run as another project's stacks (not private-only by default).
+FOREIGN = ("hub-and-spokes", "untraceable-vpc", "gateway-by-default", "ecs-services", "default-vpc", "other-shapes",
+           "ordinary-vpc-with-nat")
+
+
 def variant_id(index: int, policy: str, mode: str) -> str:
     return f"variant-{index:02d}-{policy}-{mode}"
 
 
-def _program(source: str, mode: str) -> Callable[[], Capture]:
+def _program(source: str, mode: str, project: str) -> Callable[[], Capture]:
     def run() -> Capture:
         with tempfile.TemporaryDirectory() as tmp:
-            return run_program(source, Path(tmp), mode)
+            return run_program(source, Path(tmp), mode, project=project)
 
     return run
 
@@ -77,7 +82,7 @@ def cases() -> dict[str, Callable[[], Capture]]:
         for i, (policy, change, _) in enumerate(VARIANTS):
             found[variant_id(i, policy, mode)] = lambda c=change, m=mode: c(captured("dev", m))
         for name, source in PROGRAMS.items():
-            found[f"program-{name}-{mode}"] = _program(source, mode)
+            found[f"program-{name}-{mode}"] = _program(source, mode, "foreign" if name in FOREIGN else "airgap")
         for case in ("minimal", "existing-vpc", "existing-vpc-with-endpoints", "two-environments"):
             found[f"example-{case}-{mode}"] = _example(case, mode)
     return found

@@ -1,29 +1,44 @@
-"""airgap-guard: the CrossGuard policies, grouped by concern. `POLICIES` is what the pack enforces."""
+"""airgap-guard: the CrossGuard policies, one module per concern. `POLICIES` is what the pack enforces.
+
+A new module (say, databases or Session Manager documents) defines `POLICIES` with `kit.resource_policy` /
+`kit.stack_policy` and is added to `MODULES` below; its resource type tokens go in types.py, its README row comes from
+its `reads`/`applies`/`controls` (offline/policy_table.py), and a test checks every module here is listed.
+"""
+
+from typing import Any
 
 from guard import (
+    autoscaling,
     compute,
+    containers,
+    database,
+    default_group,
     endpoints,
     exec_targets,
     exposure,
     file_share,
     iam,
+    keys,
     network,
     storage,
     structure,
+    volumes,
     workload_endpoints,
 )
+from guard.kit import ABOUT
+from guard.posture import KEY as PRIVATE_ONLY_KEY
+from guard.settings import PACK_NAME, SETTINGS, Settings, initial_config, pack_version
 
-POLICIES = [*network.POLICIES, *endpoints.POLICIES, *compute.POLICIES, *exec_targets.POLICIES, *exposure.POLICIES,
-            *storage.POLICIES, *iam.POLICIES, *workload_endpoints.POLICIES, *file_share.POLICIES,
-            *structure.POLICIES]
-PACK_NAME = "airgap-guard"
+MODULES = (network, default_group, endpoints, compute, volumes, autoscaling, containers, exec_targets, exposure,
+           database, storage, iam, keys, workload_endpoints, file_share, structure)
+POLICIES = [p for module in MODULES for p in module.POLICIES]
+PACK_VERSION = pack_version()
 
-# Policies that presume a private-only environment (no way in from the internet, AWS reached through endpoints,
-# operators through Session Manager). The rest hold for any AWS stack: a team can enable them on ordinary stacks.
-PRIVATE_ONLY = frozenset({
-    "no-internet-gateway", "no-default-route", "subnet-no-public-ip", "vpc-dns-enabled",
-    "interface-endpoint-private-dns", "s3-gateway-endpoint", "ec2-no-public-ip", "ec2-no-key-pair",
-    "ecs-no-public-ip", "ecs-exec-expected", "lb-internal", "nacl-no-open-ingress", "no-open-egress",
-    "required-endpoints", "endpoint-reachability", "endpoint-group-ingress-by-reference", "ec2-ssm-managed",
-    "efs-mount-targets-isolated", "endpoint-budget",
-})
+__all__ = ["ABOUT", "MODULES", "PACK_NAME", "PACK_VERSION", "POLICIES", "SETTINGS", "pack_initial_config"]
+
+
+def pack_initial_config(settings: Settings = SETTINGS) -> dict[str, Any]:
+    """The initial config the pack is served with (policy/__main__.py): `settings` over each policy's own level."""
+    knobs = {p.name: bool(p.config_schema and PRIVATE_ONLY_KEY in p.config_schema.properties) for p in POLICIES}
+    return initial_config(settings, knobs)
+

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pulumi_policy import PolicyResource, StackValidationArgs
 
 from guard.graph import StackGraph, label
-from guard.kit import stack_policy
+from guard.kit import PRIVATE_ONLY, stack_policy
 from guard.reach import Reach
 from guard.routes import Routes
 from guard.types import FILE_SYSTEM, FS_POLICY, INSTANCE, MOUNT_TARGET, PROFILE, ROLE, SUBNET
@@ -91,7 +91,10 @@ def efs_isolated(graph: StackGraph, args: StackValidationArgs) -> Violations:
 
 POLICIES = [
     stack_policy("efs-reachability", "Every file-share client has 2049 egress to the share's group and the share's "
-                 "group admits 2049 from it.", efs_reachability),
-    stack_policy("efs-has-tls-policy", "Every EFS file system has a file-system policy.", efs_has_tls_policy),
-    stack_policy("efs-mount-targets-isolated", "EFS mount targets sit only in isolated subnets.", efs_isolated),
+                 "group admits 2049 from it.", efs_reachability,
+                 reads="MountTarget security_groups; rules on them; FileSystemPolicy roles; their instances' groups"),
+    stack_policy("efs-has-tls-policy", "Every EFS file system has a file-system policy.", efs_has_tls_policy,
+                 reads="efs.FileSystem; FileSystemPolicy file_system_id"),
+    stack_policy("efs-mount-targets-isolated", "EFS mount targets sit only in isolated subnets.", efs_isolated,
+                 applies=PRIVATE_ONLY, reads="MountTarget subnet_id; Subnet map_public_ip_on_launch; routes"),
 ]

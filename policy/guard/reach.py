@@ -16,7 +16,7 @@ from pulumi_policy import PolicyResource
 
 from guard.graph import StackGraph, endpoint_type
 from guard.types import EGRESS, ENDPOINT, INGRESS, SG, VPC
-from guard.values import ANYWHERE, LEGACY_RULE, UNKNOWN, RuleView, as_list, get, rules_of
+from guard.values import ANYWHERE, LEGACY_RULE, UNKNOWN, RuleView, as_list, get, protocol_name, rules_of
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,9 @@ class Edge:
 
 def _signature(direction: str, protocol: object, start: object, end: object, cidrs: list, groups: list,
                prefixes: list) -> tuple:
-    name = str(protocol).lower()
-    name = {"-1": "all", "6": "tcp", "17": "udp"}.get(name, name)
+    name = protocol_name(protocol)
     ports = () if name == "all" else (start, end)
-    return (direction, name, ports, tuple(sorted(map(str, cidrs))), tuple(sorted(map(str, groups))),
+    return (direction, str(name), ports, tuple(sorted(map(str, cidrs))), tuple(sorted(map(str, groups))),
             tuple(sorted(map(str, prefixes))))
 
 

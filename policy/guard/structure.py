@@ -11,10 +11,10 @@ from pulumi_policy import PolicyConfigSchema, PolicyResource, Severity, StackVal
 from guard import prices
 from guard.exec_targets import exec_intent
 from guard.graph import StackGraph, endpoint_service, endpoint_type, label
-from guard.kit import ADVISORY, config, stack_policy
+from guard.kit import ADVISORY, PRIVATE_ONLY, config, stack_policy
+from guard.reach import Reach
 from guard.types import (
     ATTACHMENT,
-    DEFAULT_SG,
     ENDPOINT,
     FLOW_LOG,
     INSTANCE,
@@ -26,7 +26,7 @@ from guard.types import (
     TASK,
     VPC,
 )
-from guard.values import UNKNOWN, fix, get, remedy
+from guard.values import UNKNOWN, as_list, fix, get, remedy
 
 Violations = Iterator[tuple[str, str]]
 
@@ -58,25 +58,50 @@ def no_group_cycles(graph: StackGraph, args: StackValidationArgs) -> Violations:
                              "Connections.allow_to")), start
 
 
-def default_group_managed(graph: StackGraph, args: StackValidationArgs) -> Violations:
-    for vpc in graph.of(VPC):
-        if not graph.fed_by(vpc, "vpcId", DEFAULT_SG):
-            yield fix("the VPC's default security group is not managed, so it keeps AWS's allow-all-from-itself "
-                      "rules", label(vpc), "adopt it with aws.ec2.DefaultSecurityGroup(vpc_id=vpc.id) and no "
-                      "rules"), vpc.urn
+# Either AWS managed policy gives the SSM Agent what it needs to register (AWS Systems Manager User Guide,
+# "Configure instance permissions required for Systems Manager").
+SSM_POLICIES = ("AmazonSSMManagedInstanceCore", "AmazonSSMManagedEC2InstanceDefaultPolicy")
+
+
+def _ssm_managed(graph: StackGraph, instance: PolicyResource) -> bool | None:
+    """Whether its profile's role carries an SSM managed policy; None when its profile is not in this stack."""
+    profiles = graph.feeds(instance, "iamInstanceProfile", PROFILE)
+    if not profiles and get(instance.props, "iamInstanceProfile"):
+        return None
+    roles = [r for p in profiles for r in graph.feeds(p, "role", ROLE)]
+    arns = [str(get(a.props, "policyArn", "")) for r in roles for a in graph.fed_by(r, "role", ATTACHMENT)]
+    arns += [str(arn) for r in roles for arn in as_list(get(r.props, "managedPolicyArns", []))]
+    return any(arn.endswith(f":policy/{name}") for arn in arns for name in SSM_POLICIES)
+
+
+def _other_way_in(graph: StackGraph, instance: PolicyResource) -> bool:
+    """A key pair, or a group that admits SSH or RDP: the program shows another way to administer it."""
+    reach = Reach.of(graph)
+    return bool(get(instance.props, "keyName")) or any(
+        e.view.covers(22) or e.view.covers(3389) for g in graph.groups_of(instance) for e in reach.on(g, "ingress"))
 
 
 def ec2_ssm_managed(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    elsewhere: list[str] = []
     for instance in graph.of(INSTANCE):
-        roles = [r for p in graph.feeds(instance, "iamInstanceProfile", PROFILE) for r in graph.feeds(p, "role", ROLE)]
-        managed = any(str(get(a.props, "policyArn", "")).endswith(":policy/AmazonSSMManagedInstanceCore")
-                      for r in roles for a in graph.fed_by(r, "role", ATTACHMENT))
-        managed = managed or any("AmazonSSMManagedInstanceCore" in str(get(r.props, "managedPolicyArns", ""))
-                                 for r in roles)
-        if not managed:
-            yield fix("the instance's role does not carry AmazonSSMManagedInstanceCore, so Session Manager cannot "
-                      "reach it and nothing else can", label(instance), "give it an instance profile whose role "
-                      "attaches arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"), instance.urn
+        managed = _ssm_managed(graph, instance)
+        if managed is None:
+            elsewhere.append(label(instance))
+            continue
+        if managed:
+            continue
+        what = ("its instance profile's role carries neither AmazonSSMManagedInstanceCore nor "
+                "AmazonSSMManagedEC2InstanceDefaultPolicy" if graph.feeds(instance, "iamInstanceProfile", PROFILE)
+                else "it has no instance profile")
+        alone = "" if _other_way_in(graph, instance) else \
+            " — and it has no other way in (no key pair, no SSH or RDP ingress)"
+        yield fix(f"{what}, so Systems Manager cannot manage it and Session Manager cannot reach it, unless the "
+                  f"account's Default Host Management Configuration does{alone}", label(instance),
+                  "give it an instance profile whose role attaches "
+                  "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"), instance.urn
+    if elsewhere:
+        args.not_applicable(f"the instance profile of {', '.join(elsewhere)} is not made in this stack, so its role "
+                            "cannot be seen")
 
 
 def ecs_roles_distinct(graph: StackGraph, args: StackValidationArgs) -> Violations:
@@ -146,15 +171,16 @@ BUDGET_SCHEMA = PolicyConfigSchema(properties={"monthlyBudgetUsd": {
 
 POLICIES = [
     stack_policy("no-security-group-cycles", "No security groups reference each other through inline rules.",
-                 no_group_cycles, severity=Severity.CRITICAL),
-    stack_policy("default-security-group-managed", "Every VPC's default security group is adopted and emptied.",
-                 default_group_managed, severity=Severity.MEDIUM),
-    stack_policy("ec2-ssm-managed", "EC2 instances carry AmazonSSMManagedInstanceCore through their profile.",
-                 ec2_ssm_managed),
+                 no_group_cycles, severity=Severity.CRITICAL, reads="SecurityGroup ingress/egress and what feeds them"),
+    stack_policy("ec2-ssm-managed", "EC2 instances are managed by Systems Manager: their profile's role carries "
+                 "AmazonSSMManagedInstanceCore.", ec2_ssm_managed, controls=("SSM.1",),
+                 reads="Instance iam_instance_profile, key_name, groups' ingress; InstanceProfile role; "
+                       "RolePolicyAttachment policy_arn; Role managed_policy_arns"),
     stack_policy("ecs-task-roles-distinct", "ECS tasks have a task role, distinct from the execution role.",
-                 ecs_roles_distinct),
+                 ecs_roles_distinct, reads="TaskDefinition task_role_arn, execution_role_arn; Service exec intent"),
     stack_policy("vpc-flow-logs", "Every VPC records its refused traffic at least (VPC flow logs).", vpc_flow_logs,
-                 severity=Severity.MEDIUM),
+                 controls=("EC2.6",), severity=Severity.MEDIUM, reads="Vpc; FlowLog vpc_id, traffic_type"),
     stack_policy("endpoint-budget", "The interface endpoints' monthly cost stays within budget.", endpoint_budget,
-                 level=ADVISORY, severity=Severity.LOW, schema=BUDGET_SCHEMA),
+                 level=ADVISORY, severity=Severity.LOW, schema=BUDGET_SCHEMA, applies=PRIVATE_ONLY,
+                 reads="VpcEndpoint vpc_endpoint_type, service_name, subnet_ids; guard/prices.py"),
 ]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pulumi_policy import PolicyConfigSchema, PolicyResource, Severity, StackValidationArgs
 
 from guard.graph import StackGraph, endpoint_service, endpoint_type, label
-from guard.kit import config, stack_policy
+from guard.kit import PRIVATE_ONLY, config, stack_policy
 from guard.reach import Reach, is_s3_gateway
 from guard.routes import Routes
 from guard.types import CLUSTER, EGRESS, ENDPOINT, INGRESS, INSTANCE, INSTANCE_STATE, KMS_KEY, SERVICE, SG, TASK
@@ -279,12 +279,19 @@ EC2MESSAGES_SCHEMA = PolicyConfigSchema(properties={"ec2messages": {
     "type": "boolean", "default": False,
     "description": "require the ec2messages endpoint for EC2 (only SSM Agent older than 3.3.40.0 needs it)"}})
 
+# Where the endpoint policies apply: any stack, but a workload whose subnets route out reaches AWS that way.
+NO_ROUTE_OUT = "workloads in subnets without a route out"
+
 POLICIES = [
     stack_policy("required-endpoints", "Every workload has the VPC endpoints it needs, in its VPC, with private DNS.",
-                 required_endpoints, schema=EC2MESSAGES_SCHEMA),
+                 required_endpoints, schema=EC2MESSAGES_SCHEMA, applies=NO_ROUTE_OUT,
+                 reads="Instance and ecs.Service placement; Cluster exec config; TaskDefinition images and log "
+                       "drivers; VpcEndpoint service_name, private_dns_enabled, VPC; routes; StackReference outputs"),
     stack_policy("endpoint-reachability", "Every endpoint consumer has 443 egress to the endpoint group and the "
                  "endpoint group admits 443 from it; and it can reach S3 through the gateway.",
-                 endpoint_reachability, severity=Severity.HIGH),
+                 endpoint_reachability, severity=Severity.HIGH, applies=NO_ROUTE_OUT,
+                 reads="the consumers' and endpoints' security groups and every rule on them; S3 gateway prefix list"),
     stack_policy("endpoint-group-ingress-by-reference", "The endpoint group admits only tcp/443, only from "
-                 "referenced security groups.", endpoint_group_by_reference),
+                 "referenced security groups.", endpoint_group_by_reference, applies=PRIVATE_ONLY,
+                 reads="VpcEndpoint security_group_ids; ingress rules on those groups"),
 ]
