@@ -308,3 +308,18 @@ def test_endpoints_named_for_another_region_serve_nobody_there(tmp_path: Path, m
     fires(report, "required-endpoints", "Instance 'virginia-host': needs ssm",
           "only an endpoint for ap-northeast-1, and the consumer is in us-east-1")
     assert all("tokyo" not in f.message for f in report.by_policy("required-endpoints"))
+
+
+def test_every_policy_module_is_listed_in_the_pack() -> None:
+    """A new module in policy/guard/ reaches the pack only through guard.MODULES: one forgotten there is caught here."""
+    import importlib
+
+    from guard import MODULES
+
+    defining = set()
+    for path in sorted((ROOT / "policy" / "guard").glob("[!_]*.py")):
+        module = importlib.import_module(f"guard.{path.stem}")
+        if hasattr(module, "POLICIES"):
+            defining.add(module.__name__)
+    assert defining == {m.__name__ for m in MODULES}
+    assert [p.name for m in MODULES for p in m.POLICIES] == [p.name for p in POLICIES]
