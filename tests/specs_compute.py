@@ -109,6 +109,11 @@ SPECS = [
                                                                     "size": 10, "snapshotId": "snap-1"})],
          "encrypted is unset, so it is unencrypted unless the account encrypts new EBS volumes by default in this "
          "region or its snapshot is encrypted", EBS, id="volume-unset-from-snapshot"),
+    Spec("ebs-encrypted-volumes", lambda: configuration("ebsBlockDevices", [{"deviceName": "/dev/sdf",
+                                                                               "encrypted": True}]), None, EBS,
+         id="configuration-extra-volume-encrypted"),
+    Spec("ebs-encrypted-volumes", lambda: configuration("ebsBlockDevices", [{"deviceName": "/dev/sdf"}]),
+         "ebs_block_devices[0] (/dev/sdf).encrypted is unset", EBS, id="configuration-extra-volume-unset"),
     Spec("ec2-encrypted-root", lambda: configuration(), None, EBS, id="configuration-root-encrypted"),
     Spec("ec2-encrypted-root", lambda: configuration("rootBlockDevice", None),
          "root_block_device.encrypted is unset, so it is unencrypted unless", EBS, id="configuration-root-unset"),
