@@ -8,10 +8,12 @@ the internet paths and inline rules are the pack's own findings. What the plan p
 
 from __future__ import annotations
 
+from guard import POLICIES
 from guard import flows as pack_flows
 from guard.flows import Flow, RuleEnd
 from guard.graph import StackGraph
 from guard.network import INTERNET
+from guard.posture import KEY as PRIVATE_ONLY_KEY
 from guard.types import EGRESS, ENDPOINT, INGRESS, SG, STACK_REFERENCE, SUBNET
 from offline.guard_run import analyze, stack_resources
 from offline.harness import UNKNOWN, Capture
@@ -46,7 +48,9 @@ def one_sided(capture: Capture) -> list[Flow]:
 
 
 def _findings(capture: Capture, policies: tuple[str, ...]) -> list[str]:
-    report = analyze(capture, only=policies)
+    # The plan asks what paths exist, whatever the stack's posture: the private-only policies judge as if declared.
+    knobs = {p.name for p in POLICIES if p.config_schema and PRIVATE_ONLY_KEY in p.config_schema.properties}
+    report = analyze(capture, {name: {PRIVATE_ONLY_KEY: True} for name in policies if name in knobs}, only=policies)
     # A finding reads "<policy description>\n<resource>: <problem>. Fix: ..."; the plan shows the middle.
     return [f.message.split("\n", 1)[-1].split(" Fix: ", 1)[0] for f in report.violations]
 

@@ -16,15 +16,17 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationPolicy
 
-from guard import PACK_NAME, POLICIES  # policy/, put on the path by the offline package
+from guard import PACK_NAME, PACK_VERSION, POLICIES, pack_initial_config  # policy/, on the path (offline package)
+from guard.runtime import tuned
 from guard.types import AWS_PROVIDER
 from offline.harness import Capture, Registration
 from program import pulumi_internals as internals
 
-PACK_VERSION = "0.1.0"
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
           analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
-_POLICY_LEVEL = {EnforcementLevel.ADVISORY: analyzer_pb2.ADVISORY, EnforcementLevel.MANDATORY: analyzer_pb2.MANDATORY}
+_POLICY_LEVEL = {EnforcementLevel.ADVISORY: analyzer_pb2.ADVISORY, EnforcementLevel.MANDATORY: analyzer_pb2.MANDATORY,
+                 EnforcementLevel.REMEDIATE: analyzer_pb2.REMEDIATE, EnforcementLevel.DISABLED: analyzer_pb2.DISABLED}
+Config = dict[str, Any]  # {"all": level, "<policy>": level | {"enforcementLevel": level, "<knob>": value}}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     not_applicable: list[tuple[str, str]] = field(default_factory=list)  # (policy, reason)
     seconds: float = 0.0
+    stack_seconds: float = 0.0  # of `seconds`, the one AnalyzeStack call
 
     @property
     def violations(self) -> list[Finding]:
@@ -87,45 +90,97 @@ def _options(r: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
                                                 parent=r.parent or "")
 
 
-def servicer(config: dict[str, dict[str, Any]] | None = None, policies: list[Any] | None = None) -> Any:
-    """The pack's servicer, as `pulumi preview --policy-pack policy` starts it, optionally configured (and
-    optionally with only some of its policies)."""
+def _layer(config: Config) -> dict[str, tuple[EnforcementLevel | None, dict[str, Any]]]:
+    """A config in the CLI's shape, as (level, properties) per name."""
+    out: dict[str, tuple[EnforcementLevel | None, dict[str, Any]]] = {}
+    for name, value in config.items():
+        if isinstance(value, dict):
+            props = {k: v for k, v in value.items() if k != "enforcementLevel"}
+            level = value.get("enforcementLevel")
+        else:
+            props, level = {}, value
+        out[name] = (EnforcementLevel(level) if isinstance(level, str) else level, props)
+    return out
+
+
+def reconcile(policies: list[Any], *layers: Config) -> dict[str, tuple[EnforcementLevel, dict[str, Any]]]:
+    """Each policy's level and config as the CLI sends them to Configure: the policy's own level and its schema's
+    defaults, then each layer (the pack's initial config, then the user's) — `all` first, then per policy
+    (pulumi/pulumi pkg/resource/analyzer/config.go, ReconcilePolicyPackConfig and applyConfig)."""
+    result = {p.name: (p.enforcement_level or EnforcementLevel.MANDATORY,
+                       {k: v["default"] for k, v in (p.config_schema.properties if p.config_schema else {}).items()
+                        if "default" in v}) for p in policies}
+    for layer in map(_layer, layers):
+        every = layer.pop("all", (None, {}))[0]
+        if every is not None:
+            result = {name: (every, props) for name, (_, props) in result.items()}
+        for name, (level, props) in layer.items():
+            if name not in result:
+                raise KeyError(f"{name!r} is not a policy of {PACK_NAME}")
+            old_level, old_props = result[name]
+            result[name] = (level or old_level, {**old_props, **props})
+    return result
+
+
+def servicer(config: Config | None = None, policies: list[Any] | None = None) -> Any:
+    """The pack's servicer, as `pulumi preview --policy-pack policy` starts it and configures it: the pack's initial
+    config and then `config` (a --policy-pack-config file's content), optionally with only some of its policies."""
     policies = POLICIES if policies is None else policies
     analyzer = internals.policy_analyzer(PACK_NAME, PACK_VERSION, policies, EnforcementLevel.MANDATORY)
-    if config:
-        levels = {p.name: p.enforcement_level or EnforcementLevel.MANDATORY for p in policies}
-        request = analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
-            name: analyzer_pb2.PolicyConfig(enforcementLevel=_POLICY_LEVEL[levels[name]], properties=_struct(values))
-            for name, values in config.items()})
-        analyzer.Configure(request, None)
+    initial = {name: value for name, value in plain_levels(pack_initial_config()).items()
+               if name == "all" or name in {p.name for p in policies}}
+    unknown = set(config or {}) - {p.name for p in POLICIES} - {"all"}
+    if unknown:
+        raise KeyError(f"not policies of {PACK_NAME}: {sorted(unknown)}")
+    given = {name: value for name, value in (config or {}).items()
+             if name == "all" or name in {p.name for p in policies}}
+    request = analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
+        name: analyzer_pb2.PolicyConfig(enforcementLevel=_POLICY_LEVEL[level], properties=_struct(props))
+        for name, (level, props) in reconcile(policies, initial, given).items()})
+    analyzer.Configure(request, None)
     return analyzer
 
 
-def analyze(capture: Capture, config: dict[str, dict[str, Any]] | None = None,
-            only: tuple[str, ...] | None = None) -> Report:
+def plain_levels(config: dict[str, Any]) -> Config:
+    """pulumi_policy's initial config (EnforcementLevel members) in the CLI's plain shape."""
+    def plain(value: Any) -> Any:
+        return value.value if isinstance(value, EnforcementLevel) else value
+
+    return {name: {k: plain(v) for k, v in value.items()} if isinstance(value, dict) else plain(value)
+            for name, value in config.items()}
+
+
+def analyze(capture: Capture, config: Config | None = None,
+            only: tuple[str, ...] | None = None, policies: list[Any] | None = None) -> Report:
     """The pack's verdict on `capture`: each resource through Analyze, then the stack through AnalyzeStack, as the
-    engine sends them. `only` runs just the named policies."""
-    started = time.perf_counter()
-    analyzer = servicer(config, [p for p in POLICIES if p.name in only] if only is not None else None)
+    engine sends them. `only` runs just the named policies; `policies` runs others in their place (the bench).
+    `Report.seconds` counts only the time inside the pack's servicer, not building the engine's requests."""
+    chosen = POLICIES if policies is None else policies
+    analyzer = servicer(config, [p for p in chosen if p.name in only] if only is not None else chosen)
     provider = _provider(capture)
     explicit = _providers(capture)
     report = Report()
 
-    def collect(response: Any) -> None:
+    def collect(call: Any, request: Any) -> float:
+        started = time.perf_counter()
+        response = call(request, None)
+        seconds = time.perf_counter() - started
         for d in response.diagnostics:
             report.findings.append(Finding(d.policyName, LEVELS.get(d.enforcementLevel, "?"), d.message, d.urn))
         report.not_applicable += [(n.policy_name, n.reason) for n in response.not_applicable]
+        report.seconds += seconds
+        return seconds
 
     aws = {r.urn for r in capture.resources if r.custom and r.type.startswith("aws:")}
-    for r in capture.resources:
-        request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
-                                              options=_options(r))
-        if r.urn in aws:
-            request.provider.CopyFrom(explicit.get(r.provider or "", provider))
-        collect(analyzer.Analyze(request, None))
-
-    collect(analyzer.AnalyzeStack(_stack_request(capture), None))
-    report.seconds = time.perf_counter() - started
+    # The analyzer process's garbage-collector settings (policy/__main__.py), only while the pack runs.
+    with tuned():
+        for r in capture.resources:
+            request = analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
+                                                  options=_options(r))
+            if r.urn in aws:
+                request.provider.CopyFrom(explicit.get(r.provider or "", provider))
+            collect(analyzer.Analyze, request)
+        report.stack_seconds = collect(analyzer.AnalyzeStack, _stack_request(capture))
     return report
 
 

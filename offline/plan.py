@@ -375,9 +375,22 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--state", choices=[s.value for s in StackState], default=None,
                         help="the state the stack was last deployed in, which a plain `pulumi up` keeps (default: a "
                              "new stack, awake); `python3 dev.py sleep|wake` change it on a real stack")
+    parser.add_argument("--policy-pack-config", type=_policy_config, metavar="FILE",
+                        help="the pack's config, as `pulumi preview --policy-pack-config FILE` takes it (e.g. "
+                             '{"no-internet-gateway": {"privateOnly": true}} for a private-only program of your own)')
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key for this plan only, e.g. --set bastion=off (YAML value)")
     return parser
+
+
+def _policy_config(text: str) -> dict[str, Any]:
+    try:
+        config = json.loads(Path(text).read_text())
+    except (OSError, ValueError) as err:
+        raise argparse.ArgumentTypeError(f"{text}: expected a JSON file of policy settings ({err})") from None
+    if not isinstance(config, dict):
+        raise argparse.ArgumentTypeError(f"{text}: expected a JSON object: policy name -> level or settings")
+    return config
 
 
 def _default_stack(root: Path) -> str:
@@ -399,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"airgap plan: stack {args.stack or _default_stack(root)}: {err}", file=sys.stderr)
         return 2
-    report = analyze(cap)
+    report = analyze(cap, args.policy_pack_config)
     print(render(cap, time.perf_counter() - started, report, overrides, stack_outputs, own))
     note = _environment_note(stack, root)
     if note:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from pulumi_policy import ResourceValidationPolicy
-
-from guard import POLICIES, PRIVATE_ONLY  # isort: skip
+from guard import ABOUT, POLICIES  # isort: skip
 
 
 def rows() -> list[str]:
-    out = ["| policy | kind | level | where it fits | what it enforces |", "| --- | --- | --- | --- | --- |"]
+    out = ["| policy | kind | level | where it applies | what it reads | AWS FSBP | what it enforces |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
     for p in POLICIES:
-        kind = "resource" if isinstance(p, ResourceValidationPolicy) else "stack"
+        about = ABOUT[p.name]
         level = str(getattr(p.enforcement_level, "value", p.enforcement_level)).lower()
-        fits = "private-only" if p.name in PRIVATE_ONLY else "any stack"
-        out.append(f"| `{p.name}` | {kind} | {level} | {fits} | {p.description} |")
+        controls = ", ".join(about.controls) or "—"
+        description = p.description.split(" (FSBP ")[0].rstrip(".") + "."
+        out.append(f"| `{p.name}` | {about.kind} | {level} | {about.applies} | {about.reads} | {controls} | "
+                   f"{description} |")
     return out
 
 

@@ -3,6 +3,8 @@ per key as the engine passes it to the program."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -53,19 +55,28 @@ class StackFileError(ConfigError):
 
 
 def _read_yaml_file(path: Path) -> Any:
+    """The file parsed, read once per call and parsed once per content (the harness asks for Pulumi.yaml on every
+    capture; a deep copy keeps one caller's changes from reaching the next)."""
     try:
-        return load_yaml(path.read_text())
+        text = path.read_text()
     except IsADirectoryError:
         raise StackFileError([f"{path.name} is a directory in {path.parent}: expected the YAML file the Pulumi CLI "
                               "reads"]) from None
     except FileNotFoundError:
         raise StackFileError([f"{path.name} does not exist in {path.parent}: run from the project's directory (the "
                               "one holding Pulumi.yaml)"]) from None
+    return copy.deepcopy(_parsed(path.name, text))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(name: str, text: str) -> Any:
+    try:
+        return load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise StackFileError([f"{path.name} is not valid YAML{where}: {problem}"]) from None
+        raise StackFileError([f"{name} is not valid YAML{where}: {problem}"]) from None
 
 
 def _engine_string(value: Any) -> str:
@@ -81,7 +92,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
     """The config the engine would hand the program: project defaults, then the stack file, then overrides.
     A stack file the CLI would refuse raises `StackFileError`, naming the file and what is wrong."""
     project = _read_yaml_file(root / "Pulumi.yaml") or {}
-    name = project_name(root)
+    name = str(project.get("name") or PROJECT)
     values: dict[str, Any] = {}
     for key, spec in (project.get("config") or {}).items():
         full = key if ":" in key else f"{name}:{key}"

@@ -46,8 +46,15 @@ def dev(mode: str) -> Capture:
     return captured("dev", mode)
 
 
-def run_program(source: str, tmp_path: Path, mode: str = "preview", **overrides: object) -> Capture:
-    """Run a small program (written to tmp_path) through the same harness, with the dev stack's config."""
+def run_program(source: str, tmp_path: Path, mode: str = "preview", project: str = "airgap",
+                **overrides: object) -> Capture:
+    """Run a small program (written to tmp_path) through the same harness: as a stack of the airgap project with the
+    dev stack's config, or as a stack of another `project` in the dev stack's region (a foreign program)."""
     program = tmp_path / "__main__.py"
     program.write_text(source)
-    return capture("dev", mode, overrides, program=program)  # type: ignore[arg-type]
+    if project == "airgap":
+        return capture("dev", mode, overrides, program=program)  # type: ignore[arg-type]
+    region = captured("dev", "update").region
+    (tmp_path / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text(f"config:\n  aws:region: {region}\n")
+    return capture("dev", mode, overrides, program=program, root=tmp_path)  # type: ignore[arg-type]

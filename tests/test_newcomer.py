@@ -3,6 +3,7 @@ like airgap itself, and a forbidden resource shows the pack's finding instead of
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,16 +15,24 @@ from offline.guard_run import analyze
 from offline.harness import capture
 from offline.stack_files import StackFileError
 
+# An airgap network with every way out added by hand. The hand-made resources are not airgap's, so the stack says it
+# is private-only in the pack's config (the posture is declared, never inferred from the resources).
 WAYS_OUT = '''
 import pulumi_aws as aws
 
-vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16", enable_dns_support=True, enable_dns_hostnames=True)
-aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
-aws.ec2.EgressOnlyInternetGateway("eigw", vpc_id=vpc.id)
-public = aws.ec2.Subnet("public", vpc_id=vpc.id, cidr_block="10.0.1.0/24")  # no AZ: AWS picks one
+from airgap import PrivateNetwork, PrivateNetworkArgs
+
+network = PrivateNetwork("network", PrivateNetworkArgs(
+    cidr="10.0.0.0/16", subnets={"ap-northeast-1a": "10.0.0.0/24", "ap-northeast-1c": "10.0.1.0/24"}))
+aws.ec2.InternetGateway("igw", vpc_id=network.vpc_id)
+aws.ec2.EgressOnlyInternetGateway("eigw", vpc_id=network.vpc_id)
+public = aws.ec2.Subnet("public", vpc_id=network.vpc_id, cidr_block="10.0.9.0/24")  # no AZ: AWS picks one
 address = aws.ec2.Eip("nat", domain="vpc")
 aws.ec2.NatGateway("nat", subnet_id=public.id, allocation_id=address.id)
 '''
+
+
+PRIVATE_ONLY = {"no-internet-gateway": {"privateOnly": True}}
 
 
 @pytest.fixture
@@ -38,7 +47,7 @@ def own_program(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("mode", ["preview", "update"])
 def test_every_way_out_of_the_vpc_is_a_finding_not_a_model_error(own_program: Path, mode: str) -> None:
     run = capture("test", mode, program=own_program / "__main__.py", root=own_program)
-    found = " ".join(f.message for f in analyze(run).mandatory if f.policy == "no-internet-gateway")
+    found = " ".join(f.message for f in analyze(run, PRIVATE_ONLY).mandatory if f.policy == "no-internet-gateway")
     for way_out in ("InternetGateway 'igw'", "EgressOnlyInternetGateway 'eigw'", "NatGateway 'nat'", "Eip 'nat'"):
         assert way_out in found
     assert "AZ chosen by AWS" in diagram.mermaid(run)  # a subnet without an AZ is drawn, not a crash
@@ -46,7 +55,9 @@ def test_every_way_out_of_the_vpc_is_a_finding_not_a_model_error(own_program: Pa
 
 def test_a_program_directory_is_planned_with_its_own_stack_file(own_program: Path, tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    code = plan.main([str(own_program), "--diagram-dir", str(tmp_path / "out")])
+    config = tmp_path / "guard.json"
+    config.write_text(json.dumps(PRIVATE_ONLY))
+    code = plan.main([str(own_program), "--diagram-dir", str(tmp_path / "out"), "--policy-pack-config", str(config)])
     out = capsys.readouterr()
     assert code == 1  # mandatory findings fail the plan, as they fail `pulumi preview --policy-pack`
     assert "airgap plan: stack test" in out.out and "MANDATORY no-internet-gateway" in out.out
@@ -76,7 +87,8 @@ def test_imported_esc_environments_are_said_not_ignored(tmp_path: Path) -> None:
     assert plan._environment_note("dev", ROOT) is None
 
 
-@pytest.mark.parametrize("argv", [["--copies", "0"], ["--copies", "-1"], ["--runs", "0"], ["--runs", "two"]])
+@pytest.mark.parametrize("argv", [["--sizes", "0"], ["--sizes", "1,-1"], ["--sizes", "ten"], ["--runs", "0"],
+                                  ["--runs", "two"]])
 def test_bench_refuses_counts_below_one(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         bench.main(argv)

@@ -1,17 +1,46 @@
-"""airgap-guard: the CrossGuard policies, grouped by concern. `POLICIES` is what the pack enforces."""
+"""airgap-guard: the CrossGuard policies, one module per concern. `POLICIES` is what the pack enforces.
 
-from guard import compute, database, endpoints, exec_targets, exposure, iam, network, sessions, stack, storage
+A new module (say, databases or Session Manager documents) defines `POLICIES` with `kit.resource_policy` /
+`kit.stack_policy` and is added to `MODULES` below; its resource type tokens go in types.py, its README row comes from
+its `reads`/`applies`/`controls` (offline/policy_table.py), and a test checks every module here is listed.
+"""
 
-POLICIES = [*network.POLICIES, *endpoints.POLICIES, *compute.POLICIES, *exec_targets.POLICIES, *exposure.POLICIES,
-            *storage.POLICIES, *iam.POLICIES, *stack.POLICIES, *database.POLICIES, *sessions.POLICIES]
-PACK_NAME = "airgap-guard"
+from typing import Any
 
-# Policies that presume a private-only environment (no way in from the internet, AWS reached through endpoints,
-# operators through Session Manager). The rest hold for any AWS stack: a team can enable them on ordinary stacks.
-PRIVATE_ONLY = frozenset({
-    "no-internet-gateway", "no-default-route", "subnet-no-public-ip", "vpc-dns-enabled",
-    "interface-endpoint-private-dns", "s3-gateway-endpoint", "ec2-no-public-ip", "ec2-no-key-pair",
-    "ecs-no-public-ip", "ecs-exec-expected", "lb-internal", "nacl-no-open-ingress", "no-open-egress",
-    "required-endpoints", "endpoint-reachability", "endpoint-group-ingress-by-reference", "ec2-ssm-managed",
-    "efs-mount-targets-isolated", "endpoint-budget",
-})
+from guard import (
+    autoscaling,
+    compute,
+    containers,
+    database,
+    database_reach,
+    default_group,
+    endpoints,
+    exec_targets,
+    exposure,
+    file_share,
+    iam,
+    keys,
+    network,
+    sessions,
+    storage,
+    structure,
+    volumes,
+    workload_endpoints,
+)
+from guard.kit import ABOUT
+from guard.posture import KEY as PRIVATE_ONLY_KEY
+from guard.settings import PACK_NAME, SETTINGS, Settings, initial_config, pack_version
+
+MODULES = (network, default_group, endpoints, compute, volumes, autoscaling, containers, exec_targets, exposure,
+           database, storage, iam, keys, workload_endpoints, file_share, structure, database_reach, sessions)
+POLICIES = [p for module in MODULES for p in module.POLICIES]
+PACK_VERSION = pack_version()
+
+__all__ = ["ABOUT", "MODULES", "PACK_NAME", "PACK_VERSION", "POLICIES", "SETTINGS", "pack_initial_config"]
+
+
+def pack_initial_config(settings: Settings = SETTINGS) -> dict[str, Any]:
+    """The initial config the pack is served with (policy/__main__.py): `settings` over each policy's own level."""
+    knobs = {p.name: bool(p.config_schema and PRIVATE_ONLY_KEY in p.config_schema.properties) for p in POLICIES}
+    return initial_config(settings, knobs)
+

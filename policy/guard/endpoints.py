@@ -11,7 +11,7 @@ from typing import Any
 from pulumi_policy import PolicyConfigSchema, ResourceValidationArgs, Severity
 
 from guard.graph import endpoint_service, endpoint_type
-from guard.kit import config, resource_policy
+from guard.kit import ADVISORY, PRIVATE_ONLY, config, resource_policy
 from guard.types import ENDPOINT
 from guard.values import UNKNOWN, as_list, fix, get, json_document, remedy
 
@@ -25,7 +25,9 @@ def _where(args: ResourceValidationArgs) -> str:
 def interface_private_dns(args: ResourceValidationArgs) -> Iterator[str]:
     if endpoint_type(args) != "Interface":
         return
-    if get(args.props, "privateDnsEnabled") is not True:
+    # S3 interface endpoints have their own private-DNS rules (they work through endpoint-specific names, and private
+    # DNS for them involves the gateway endpoint): s3-gateway-endpoint speaks for S3.
+    if endpoint_service(args)[1] != "s3" and get(args.props, "privateDnsEnabled") is not True:
         yield fix("private DNS is off, so the SDKs and the SSM agent still resolve the public service name and time "
                   "out in an isolated subnet", _where(args), "set private_dns_enabled=True")
     groups = get(args.props, "securityGroupIds", [])
@@ -52,9 +54,10 @@ def in_stack_region(args: ResourceValidationArgs) -> Iterator[str]:
 def s3_is_gateway(args: ResourceValidationArgs) -> Iterator[str]:
     service = get(args.props, "serviceName")
     if isinstance(service, str) and service.endswith(".s3") and endpoint_type(args) != "Gateway":
-        yield fix("S3 through an interface endpoint is billed per AZ-hour and per GB; the gateway is free and also "
-                  "serves ECR layers and the Amazon Linux repositories", _where(args),
-                  'use vpc_endpoint_type="Gateway" with every route table')
+        yield fix("S3 through an interface endpoint is billed per AZ-hour and per GB; inside the VPC the gateway "
+                  "endpoint is free and also serves ECR layers and the Amazon Linux repositories", _where(args),
+                  'use vpc_endpoint_type="Gateway" with every route table (keep the interface endpoint only for '
+                  "clients outside the VPC, such as on-premises networks)")
 
 
 # The policy AWS attaches when none is given: every action, on every resource, to every principal.
@@ -110,13 +113,16 @@ ENDPOINT_POLICY_SCHEMA = PolicyConfigSchema(properties={"withoutPolicySupport": 
                    "support for them (the program asks AWS and attaches one where AWS accepts it)"}})
 
 POLICIES = [
-    resource_policy("interface-endpoint-private-dns", "Interface endpoints have private DNS and a security group.",
-                    ENDPOINT, interface_private_dns),
+    resource_policy("interface-endpoint-private-dns", "Interface endpoints have private DNS (S3's aside) and a "
+                    "security group.", ENDPOINT, interface_private_dns, applies=PRIVATE_ONLY,
+                    reads="VpcEndpoint vpc_endpoint_type, service_name, private_dns_enabled, security_group_ids"),
     resource_policy("endpoint-in-stack-region", "Endpoint service names are in the stack's region.", ENDPOINT,
-                    in_stack_region, severity=Severity.MEDIUM),
-    resource_policy("s3-gateway-endpoint", "S3 is reached through a gateway endpoint.", ENDPOINT, s3_is_gateway,
+                    in_stack_region, reads="VpcEndpoint service_name; its provider's region",
                     severity=Severity.MEDIUM),
+    resource_policy("s3-gateway-endpoint", "S3 is reached through a gateway endpoint (advisory: cost).", ENDPOINT,
+                    s3_is_gateway, reads="VpcEndpoint service_name, vpc_endpoint_type", applies=PRIVATE_ONLY,
+                    level=ADVISORY, severity=Severity.LOW),
     resource_policy("endpoint-policy-restricts", "Every VPC endpoint has a policy, and it does not allow every "
                     "resource to every principal.", ENDPOINT, endpoint_policy, severity=Severity.CRITICAL,
-                    schema=ENDPOINT_POLICY_SCHEMA),
+                    reads="VpcEndpoint policy, vpc_endpoint_type, service_name", schema=ENDPOINT_POLICY_SCHEMA),
 ]

@@ -18,9 +18,8 @@ from collections.abc import Iterator
 from pulumi_policy import PolicyResource, Severity, StackValidationArgs
 
 from guard.graph import StackGraph, endpoint_service, endpoint_type, label
-from guard.iam import ROLE_POLICY
-from guard.kit import ADVISORY, stack_policy
-from guard.types import CLUSTER, ENDPOINT, ROLE, SERVICE, TASK
+from guard.kit import ADVISORY, PRIVATE_ONLY, stack_policy
+from guard.types import CLUSTER, ENDPOINT, ROLE, ROLE_POLICY, SERVICE, TASK
 from guard.values import UNKNOWN, fix, get, json_document, plain
 
 Violations = Iterator[tuple[str, str]]
@@ -40,17 +39,15 @@ def exec_intent(graph: StackGraph, service: PolicyResource) -> str | None:
         for role in graph.feeds(task, "taskRoleArn", ROLE):
             inlines = plain(get(role.props, "inlinePolicies", []))
             inline = [json_document(p, "policy") for p in (inlines if isinstance(inlines, list) else [])]
-            attached = [json_document(p.props, "policy") for p in graph.of(ROLE_POLICY)
-                        if any(r.urn == role.urn for r in graph.feeds(p, "role", ROLE))]
+            attached = [json_document(p.props, "policy") for p in graph.fed_by(role, "role", ROLE_POLICY)]
             if any(_grants_channel(d) for d in inline + attached):
                 return f"its task role '{role.name}' is granted the ssmmessages channel actions"
     return None
 
 
 def _has_ssmmessages_endpoint(graph: StackGraph, service: PolicyResource) -> bool:
-    vpc = graph.vpc_of(service)
     return any(endpoint_type(e) == "Interface" and endpoint_service(e)[1] == "ssmmessages"
-               for e in graph.in_vpc(graph.of(ENDPOINT), vpc))
+               for e in graph.in_vpc_of(graph.vpc_of(service), ENDPOINT))
 
 
 def _exec_off(service: PolicyResource) -> bool:
@@ -77,6 +74,32 @@ def exec_expected(graph: StackGraph, args: StackValidationArgs) -> Violations:
                       "four ssmmessages channel actions; otherwise ignore this advisory"), service.urn
 
 
+def read_only_root(graph: StackGraph, args: StackValidationArgs) -> Violations:
+    """Every container's root filesystem read-only — but a container reached (or meant to be reached) with ECS Exec,
+    whose injected SSM agent writes into it (AWS's amazon-ecs-exec-checker requires readonlyRootFilesystem false;
+    containers-roadmap #1359)."""
+    exec_tasks = {task.urn for service in graph.of(SERVICE) if not _exec_off(service) or exec_intent(graph, service)
+                  for task in graph.feeds(service, "taskDefinition", TASK)}
+    unknown: list[str] = []
+    for task in graph.of(TASK):
+        if task.urn in exec_tasks:
+            continue
+        containers = json_document(task.props, "containerDefinitions")
+        if containers is UNKNOWN:
+            unknown.append(label(task))
+            continue
+        for c in containers if isinstance(containers, list) else []:
+            if isinstance(c, dict) and c.get("readonlyRootFilesystem") is not True:
+                yield fix(f"container '{c.get('name')}' can write to its root filesystem, so whatever gets in can "
+                          "change the image's binaries and configuration", label(task),
+                          "set readonlyRootFilesystem: true in its container definition and mount a volume where it "
+                          "must write (a container you open shells in keeps it writable: enable ECS Exec on its "
+                          "service, whose agent needs it)"), task.urn
+    if unknown:
+        args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown until their inputs exist; "
+                            "checked during update")
+
+
 def exec_init_process(graph: StackGraph, args: StackValidationArgs) -> Violations:
     unknown: list[str] = []
     for service in graph.of(SERVICE):
@@ -97,10 +120,17 @@ def exec_init_process(graph: StackGraph, args: StackValidationArgs) -> Violation
                             "checked during update")
 
 
+_SERVICES = "ecs.Service enable_execute_command, cluster, task_definition"
+
 POLICIES = [
-    stack_policy("ecs-exec-enabled", "ECS services meant to be reached with ECS Exec enable it.", exec_enabled),
+    stack_policy("ecs-exec-enabled", "ECS services meant to be reached with ECS Exec enable it.", exec_enabled,
+                 reads=f"{_SERVICES}; Cluster configuration.execute_command_configuration; the task role's policies"),
     stack_policy("ecs-exec-expected", "A service in a VPC with an ssmmessages endpoint probably means to be reached "
-                 "with ECS Exec (advisory).", exec_expected, level=ADVISORY, severity=Severity.LOW),
+                 "with ECS Exec (advisory).", exec_expected, level=ADVISORY, severity=Severity.LOW,
+                 applies=PRIVATE_ONLY, reads=f"{_SERVICES}; VpcEndpoint service_name in its VPC"),
     stack_policy("ecs-exec-init-process", "Containers reached with ECS Exec run an init process.", exec_init_process,
-                 severity=Severity.LOW),
+                 severity=Severity.LOW, reads=f"{_SERVICES}; TaskDefinition container_definitions linuxParameters"),
+    stack_policy("ecs-read-only-root", "Containers have read-only root filesystems (except those reached with ECS "
+                 "Exec, whose agent writes to it).", read_only_root, controls=("ECS.5",),
+                 reads=f"TaskDefinition container_definitions readonlyRootFilesystem; {_SERVICES}"),
 ]

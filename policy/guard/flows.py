@@ -15,7 +15,7 @@ from pulumi_policy import PolicyResource
 
 from guard.graph import StackGraph
 from guard.types import EGRESS, ENDPOINT, INGRESS, SG, STACK_REFERENCE
-from guard.values import UNKNOWN, get, plain
+from guard.values import UNKNOWN, get, plain, protocol_name
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ class Flow:
 
 
 def port_text(props: object) -> str:
-    protocol = get(props, "ipProtocol")
-    if protocol in ("-1", "all"):
+    protocol = protocol_name(get(props, "ipProtocol"))
+    if protocol == "all":
         return "all traffic"
     start, end = get(props, "fromPort"), get(props, "toPort")
     if UNKNOWN in (start, end) or start is None:

@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from guard.iam import POLICY_TYPES, _allows
+from guard.iam_documents import POLICY_TYPES, allows
 from guard.kit import resource_policy
 from guard.types import SSM_DOCUMENT
 from guard.values import UNKNOWN, as_list, fix, get, json_document
@@ -57,7 +57,7 @@ def _covers(pattern: object, action: str) -> bool:
 def iam_sessions_scoped(args: ResourceValidationArgs) -> Iterator[str]:
     """StartSession or ExecuteCommand on every resource with no condition is a shell on every instance and task of
     the account; SendCommand on every resource runs anything as root on every managed instance."""
-    for s in _allows(args):
+    for s in allows(args):
         actions, resources = as_list(s.get("Action")), as_list(s.get("Resource"))
         everywhere = "*" in resources
         sid = s.get("Sid", "")
@@ -75,8 +75,10 @@ def iam_sessions_scoped(args: ResourceValidationArgs) -> Iterator[str]:
 
 POLICIES = [
     resource_policy("session-document-secure", "Shell Session documents encrypt session data with a KMS key and log "
-                    "every session to an encrypted destination.", (SSM_DOCUMENT,), session_document_secure),
+                    "every session to an encrypted destination.", (SSM_DOCUMENT,), session_document_secure,
+                    reads="ssm.Document document_type, content (sessionType, inputs)"),
     resource_policy("iam-sessions-scoped", "No ssm:StartSession or ecs:ExecuteCommand on every resource without a "
                     "condition, and no ssm:SendCommand on every resource.", POLICY_TYPES, iam_sessions_scoped,
-                    severity=Severity.CRITICAL),
+                    severity=Severity.CRITICAL,
+                    reads="iam.Policy/RolePolicy/Role inline/permission-set policy: Allow statements"),
 ]

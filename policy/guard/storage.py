@@ -44,11 +44,10 @@ def log_retention(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 POLICIES = [
-    resource_policy("efs-encrypted", "EFS file systems are encrypted at rest.", (FILE_SYSTEM,),
-                    efs_encrypted),
-    resource_policy("efs-policy-enforces-tls", "EFS file-system policies deny access without TLS.",
-                    (FS_POLICY,), efs_policy_tls),
-    resource_policy("log-group-retention", "Log groups have a retention period.",
-                    (LOG_GROUP,), log_retention, severity=Severity.MEDIUM),
+    resource_policy("efs-encrypted", "EFS file systems are encrypted at rest.", (FILE_SYSTEM,), efs_encrypted,
+                    reads="efs.FileSystem encrypted", controls=("EFS.1",)),
+    resource_policy("efs-policy-enforces-tls", "EFS file-system policies deny access without TLS.", (FS_POLICY,),
+                    efs_policy_tls, reads="efs.FileSystemPolicy policy"),
+    resource_policy("log-group-retention", "Log groups have a retention period.", (LOG_GROUP,), log_retention,
+                    reads="cloudwatch.LogGroup retention_in_days", severity=Severity.MEDIUM),
 ]
-

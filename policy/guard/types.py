@@ -16,6 +16,9 @@ AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
 # cloudwatch
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
+# ebs
+EBS_VOLUME = "aws:ebs/volume:Volume"
+
 # ec2
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
@@ -60,8 +63,14 @@ FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 FS_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
 MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
 
+# eks
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+
 # elb
 ELB_LOAD_BALANCER = "aws:elb/loadBalancer:LoadBalancer"
+
+# glue
+GLUE_CONNECTION = "aws:glue/connection:Connection"
 
 # iam
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -79,6 +88,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 # kms
 KMS_ALIAS = "aws:kms/alias:Alias"
 KMS_KEY = "aws:kms/key:Key"
+KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 
 # lb
 LB_LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
@@ -107,6 +117,10 @@ S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION = \
 
 # sqs
 SQS_QUEUE = "aws:sqs/queue:Queue"
+
+# ssoadmin (IAM Identity Center)
+SSO_MANAGED_POLICY_ATTACHMENT = "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment"
+SSO_PERMISSION_SET_INLINE_POLICY = "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy"
 
 # vpc
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"

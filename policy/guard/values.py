@@ -101,6 +101,11 @@ def fix(what: str, where: str, remedy: str) -> str:
     return f"{where}: {what}. Fix: {remedy}"
 
 
+def what_of(message: str, where: str) -> str:
+    """The "what is wrong" part of a message `fix(what, where, ...)` made."""
+    return message.removeprefix(f"{where}: ").split(". Fix: ", 1)[0]
+
+
 def ours(urn: str | None) -> bool:
     """Whether a resource was made by one of airgap's components (its URN's type chain has an `airgap:` component):
     only then may a remedy name airgap's own helpers or config keys."""
@@ -135,11 +140,26 @@ class RuleView:
         return self.from_port is not None and self.to_port is not None and self.from_port <= port <= self.to_port
 
 
-def _protocol(value: Any) -> Any:
+_PROTOCOLS = {"-1": "all", "all": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+
+
+def protocol_name(value: Any) -> Any:
+    """"tcp", "udp", "icmp", "icmpv6" or "all", however the program wrote it: a name, a number as a string, or a number
+    (which the engine passes as a float: -1.0 is "all", the EC2 API's "-1"); as given otherwise."""
     if value is UNKNOWN or value is None:
         return value
-    text = str(value).lower()
-    return {"-1": "all", "all": "all", "6": "tcp", "17": "udp", "1": "icmp"}.get(text, text)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        text = str(int(value))
+    else:
+        text = str(value).strip().lower()
+    return _PROTOCOLS.get(text, text)
+
+
+def number(value: Any) -> str:
+    """A number as a person writes it: the engine passes every number as a float, and rule 130 is not "130.0"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 STANDALONE = {
@@ -153,12 +173,12 @@ def rules_of(resource_type: str, props: Any) -> list[RuleView]:
     """Every rule a resource declares, in one shape."""
     if resource_type in STANDALONE:
         cidrs = tuple(c for c in (get(props, "cidrIpv4"), get(props, "cidrIpv6")) if c is not None)
-        return [RuleView(STANDALONE[resource_type], _protocol(get(props, "ipProtocol")), get(props, "fromPort"),
+        return [RuleView(STANDALONE[resource_type], protocol_name(get(props, "ipProtocol")), get(props, "fromPort"),
                          get(props, "toPort"), cidrs, get(props, "referencedSecurityGroupId") is not None,
                          get(props, "prefixListId") is not None)]
     if resource_type == LEGACY_RULE:
         cidrs = tuple(as_list(get(props, "cidrBlocks", [])) + as_list(get(props, "ipv6CidrBlocks", [])))
-        return [RuleView(get(props, "type"), _protocol(get(props, "protocol")), get(props, "fromPort"),
+        return [RuleView(get(props, "type"), protocol_name(get(props, "protocol")), get(props, "fromPort"),
                          get(props, "toPort"), cidrs,
                          get(props, "sourceSecurityGroupId") is not None or get(props, "self") is True,
                          bool(get(props, "prefixListIds", [])))]
@@ -172,7 +192,7 @@ def rules_of(resource_type: str, props: Any) -> list[RuleView]:
                 rule = f"{direction}.{i}"
                 cidrs = tuple(as_list(get(props, f"{rule}.cidrBlocks", [])) +
                               as_list(get(props, f"{rule}.ipv6CidrBlocks", [])))
-                views.append(RuleView(direction, _protocol(get(props, f"{rule}.protocol")),
+                views.append(RuleView(direction, protocol_name(get(props, f"{rule}.protocol")),
                                       get(props, f"{rule}.fromPort"), get(props, f"{rule}.toPort"), cidrs,
                                       bool(get(props, f"{rule}.securityGroups", [])) or get(props, f"{rule}.self")
                                       is True, bool(get(props, f"{rule}.prefixListIds", []))))
