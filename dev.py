@@ -2,6 +2,7 @@
 """The project's two everyday commands, on a machine that has only python3:
 
     python3 dev.py plan     # what the dev stack would create, evaluated offline (no AWS account needed)
+    python3 dev.py plan examples/minimal         # the same for any program that uses the components (yours too)
     python3 dev.py test     # the test suite (ruff, then pytest)
     python3 dev.py bench    # timings of the offline run and the policy pack, dev and 100x dev
     python3 dev.py session --stack dev           # shell on the SSM host; wakes an asleep stack, then puts it back

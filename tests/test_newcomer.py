@@ -131,3 +131,63 @@ def test_the_readmes_component_snippet_is_a_program_that_passes_the_pack(tmp_pat
     for mode in ("preview", "update"):
         report = analyze(capture("test", mode, program=tmp_path / "__main__.py", root=tmp_path))
         assert report.mandatory == [], [f.message for f in report.mandatory]
+
+
+@pytest.mark.parametrize("bastion", ["off", "parked"])
+def test_a_host_without_the_s3_gateway_is_told_to_add_a_gateway_not_an_interface(bastion: str) -> None:
+    """The host's first boot installs from the Amazon Linux repositories, which are S3 buckets."""
+    import mutate
+
+    from guard.types import ENDPOINT  # isort: skip
+
+    dev = capture("dev", "preview", {"bastion": bastion, "database": bastion != "off"})
+    found = [f.message for f in analyze(mutate.remove(dev, ENDPOINT, "endpoints-s3")).mandatory
+             if f.policy == "required-endpoints"]
+    host = next(m for m in found if "Instance 'ssm-host'" in m)
+    assert "needs s3 for the package repositories" in host and "S3 gateway endpoint (vpc_endpoint_type Gateway" in host
+    assert not any("Interface" in m and "each of s3" in m for m in found)
+
+
+def test_flow_logs_turned_off_are_fixed_by_the_key_that_turned_them_off() -> None:
+    (finding,) = [f for f in analyze(capture("dev", "preview", {"flowLogs": False})).mandatory]
+    assert finding.policy == "vpc-flow-logs" and "pulumi config set airgap:flowLogs true" in finding.message
+
+
+def test_a_workload_stack_reports_no_one_sided_flow_its_table_marks_fine() -> None:
+    """The network stack's S3 prefix list has no ingress half: 'n/a' in the table, never a one-sided flow."""
+    from offline import graph
+
+    app = capture("app", "preview")
+    assert graph.one_sided(app) == []
+    assert any(line.endswith("n/a") and "prefix list of s3 of net" in line for line in plan.flow_table(app))
+
+
+def test_the_three_ways_table_has_the_plans_figures() -> None:
+    """README, "Three ways to run": each stack's awake (parked), asleep and working-month figures, as the plan prices
+    them (offline/plan.py cost_lines)."""
+    from offline import cost
+
+    def figures(stack: str) -> tuple[float, float, float]:
+        parked = cost.estimate(capture(stack, "preview", {"bastion": "parked"}))
+        asleep = cost.estimate(capture(stack, "preview", deployed={"state": "asleep"}))
+        on = cost.estimate(capture(stack, "preview", {"bastion": "on"}))
+        return parked.total, asleep.total, cost.working_month(asleep, on).total
+
+    readme = (ROOT / "README.md").read_text()
+    dev, net, app = figures("dev"), figures("net"), figures("app")
+    assert f"| ${dev[0]:.2f} | ${dev[1]:.2f} | ${dev[2]:.2f} |" in readme
+    assert (f"| ${net[0]:.2f} + ${app[0]:.2f} | ${net[1]:.2f} + ${app[1]:.2f} | ${net[2]:.2f} + ${app[2]:.2f} |"
+            in readme)
+    assert f"| only during a session | ${net[1] + app[1]:.2f} | ${net[2] + app[2]:.2f} |" in readme
+
+
+def test_every_resource_type_the_pack_judges_is_modelled_offline() -> None:
+    from guard import types
+    from offline import aws_model
+
+    tokens = [v for k, v in vars(types).items() if k.isupper() and isinstance(v, str) and v.count(":") == 2
+              and v.startswith("aws:")]
+    for token in tokens:
+        inputs = {"instanceId": "i-0123", "name": "thing"}  # what types named by their inputs take their id from
+        id_, _ = aws_model.resource_state(token, "thing", f"urn::{token}::thing", inputs, "ap-northeast-1", False)
+        assert id_, token

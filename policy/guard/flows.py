@@ -110,5 +110,6 @@ def flows(graph: StackGraph) -> list[Flow]:
 
 def one_sided(graph: StackGraph) -> list[Flow]:
     """Flows between two security groups that only one side allows: the other side drops the traffic."""
-    groups = {g.name for g in graph.of(SG)} | set(referenced(graph).values())
+    # Another stack's endpoint group is a group; its S3 prefix list is not (it has no ingress half to miss).
+    groups = {g.name for g in graph.of(SG)} | {n for n in referenced(graph).values() if not n.startswith("prefix ")}
     return [f for f in flows(graph) if f.target in groups and f.source in groups and not f.both_sides]

@@ -131,11 +131,13 @@ def vpc_flow_logs(graph: StackGraph, args: StackValidationArgs) -> Violations:
         logs = graph.fed_by(vpc, "vpcId", FLOW_LOG)
         if not logs:
             yield fix("the VPC records no flow logs, so a refused connection leaves no trace to read (Security Hub "
-                      "EC2.6)", label(vpc), "add an aws.ec2.FlowLog with vpc_id set to it and traffic_type REJECT "
-                      "or ALL"), vpc.urn
+                      "EC2.6)", label(vpc), remedy(vpc.urn, "add an aws.ec2.FlowLog with vpc_id set to it and "
+                      "traffic_type REJECT or ALL", "pulumi config set airgap:flowLogs true")), vpc.urn
         elif all(get(f.props, "trafficType") == "ACCEPT" for f in logs):
             yield fix("the VPC's flow logs record only accepted traffic: refused connections, what an operator "
-                      "reads first, are not recorded", label(vpc), "set traffic_type to REJECT or ALL"), vpc.urn
+                      "reads first, are not recorded", label(vpc),
+                      remedy(vpc.urn, "set traffic_type to REJECT or ALL",
+                             "pulumi config set airgap:flowLogTraffic REJECT (or ALL)")), vpc.urn
 
 
 def endpoint_budget(graph: StackGraph, args: StackValidationArgs) -> Violations:

@@ -13,7 +13,7 @@ from guard.kit import PRIVATE_ONLY, config, stack_policy
 from guard.reach import Reach, is_s3_gateway
 from guard.routes import Routes
 from guard.types import CLUSTER, EGRESS, ENDPOINT, INGRESS, INSTANCE, INSTANCE_STATE, KMS_KEY, SERVICE, SG, TASK
-from guard.values import UNKNOWN, RuleView, as_list, fix, get, json_document, remedy, rules_of
+from guard.values import UNKNOWN, RuleView, as_list, fix, get, json_document, ours, remedy, rules_of
 
 Violations = Iterator[tuple[str, str]]
 Needs = list[tuple[PolicyResource, dict[str, str]]]
@@ -57,12 +57,23 @@ def _service_needs(graph: StackGraph, service: PolicyResource, unknown: list[str
     return why
 
 
+def _installs_packages(instance: PolicyResource) -> bool:
+    """An airgap host (its first boot runs dnf), or user data that runs dnf or yum: the Amazon Linux repositories
+    are S3 buckets (Amazon Linux 2023 User Guide, package repositories; reached through the S3 gateway)."""
+    if ours(instance.urn):
+        return True
+    data = get(instance.props, "userData")
+    return isinstance(data, str) and any(f"{tool} " in data for tool in ("dnf", "yum"))
+
+
 def needs(graph: StackGraph, args: StackValidationArgs) -> tuple[Needs, list[str]]:
     """[(consumer, {endpoint service: why})], and the consumers whose needs are unknown in this preview."""
     found: Needs = []
     unknown: list[str] = []
     for instance in graph.of(INSTANCE):
         why = {"ssm": "the SSM agent registers the instance", "ssmmessages": "Session Manager sessions"}
+        if _installs_packages(instance):
+            why["s3"] = "the package repositories its user data installs from (Amazon Linux's are in S3)"
         if config(args, "ec2messages", False):
             why["ec2messages"] = "SSM Agent older than 3.3.40.0 (policy config ec2messages)"
         found.append((instance, why))
@@ -141,15 +152,23 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
             # One finding per consumer: the missing endpoints are one root cause, however many there are.
             names = ", ".join(s for s, _, _ in missing)
             detail = "; ".join(f"needs {s} for {reason}, but there is {what}" for s, reason, what in missing)
-            yield fix(detail, label(consumer),
-                      remedy(consumer.urn, f"add an aws.ec2.VpcEndpoint for each of {names} (vpc_endpoint_type "
-                             "Interface, private_dns_enabled=True) in its VPC",
-                             f"add {names} to airgap:endpoints, or leave that key empty so the endpoints follow "
-                             "the workloads")), consumer.urn
+            yield fix(detail, label(consumer), remedy(consumer.urn, _how_to_add([s for s, _, _ in missing]),
+                      f"add {names} to airgap:endpoints, or leave that key empty so the endpoints follow "
+                      "the workloads")), consumer.urn
     if unknown:
         args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown; checked during update")
     if blind:
         args.not_applicable(_blind(blind))
+
+
+def _how_to_add(services: list[str]) -> str:
+    """S3 through a gateway endpoint on the route tables (free), every other service through an interface endpoint."""
+    interfaces = [s for s in services if s != "s3"]
+    parts = [f"an aws.ec2.VpcEndpoint for each of {', '.join(interfaces)} (vpc_endpoint_type Interface, "
+             "private_dns_enabled=True) in its VPC"] if interfaces else []
+    if "s3" in services:
+        parts.append("an S3 gateway endpoint (vpc_endpoint_type Gateway, on its subnets' route tables)")
+    return "add " + ", and ".join(parts)
 
 
 def _blind(labels: list[str]) -> str:
