@@ -3,7 +3,7 @@
 
     python3 dev.py plan     # what the dev stack would create, evaluated offline (no AWS account needed)
     python3 dev.py plan examples/minimal         # the same for any program that uses the components (yours too)
-    python3 dev.py test     # the test suite (ruff, then pytest)
+    python3 dev.py test     # the test suite (ruff, mypy, then pytest on every core)
     python3 dev.py bench    # timings of the offline run and the policy pack, dev and 100x dev
     python3 dev.py session --stack dev           # shell on the SSM host; wakes an asleep stack, then puts it back
     python3 dev.py bastion forward --stack dev   # port-forward through the bastion; wakes what it needs, the same
@@ -75,11 +75,14 @@ def ensure_venv() -> Path:
 
 
 def run_tests(python: Path, extra: list[str]) -> int:
-    lint = subprocess.run([str(python), "-m", "ruff", "check", "."], cwd=ROOT)
-    if lint.returncode != 0:
-        print("dev.py test: ruff found problems (above); fix them or run `ruff check --fix`.", file=sys.stderr)
-        return lint.returncode
-    return subprocess.run([str(python), "-m", "pytest", *extra], cwd=ROOT).returncode
+    """ruff, mypy (the package, the program, the tools), then pytest on every core (pytest-xdist)."""
+    for tool, fix in (("ruff", "run `ruff check --fix`"), ("mypy", "the types above")):
+        found = subprocess.run([str(python), "-m", tool, *(["check", "."] if tool == "ruff" else [])], cwd=ROOT)
+        if found.returncode != 0:
+            print(f"dev.py test: {tool} found problems (above); fix them ({fix}).", file=sys.stderr)
+            return found.returncode
+    parallel = [] if any(a.startswith("-n") for a in extra) else ["-n", "auto"]
+    return subprocess.run([str(python), "-m", "pytest", *parallel, *extra], cwd=ROOT).returncode
 
 
 def main(argv: list[str]) -> int:

@@ -137,6 +137,11 @@ def _endpoint(c: Ctx, id_: str) -> dict[str, Any]:
     }
 
 
+def _linked_role_arn(c: Ctx) -> str:
+    service = str(c.inputs.get("awsServiceName"))
+    return c.arn("iam", f"role/aws-service-role/{service}/{_SERVICE_LINKED_ROLES.get(service, 'x')}", region=False)
+
+
 # type token -> (how its id looks, what else AWS computes). Ids: an AWS prefix, or a callable for named things.
 MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
     # An explicit provider: the engine gives it an id; its state is its inputs (region, profile, ...).
@@ -165,9 +170,7 @@ MODEL: dict[str, tuple[str | Callable[[Ctx], str], Computed]] = {
         "privateDns": f"ip-10-40-0-20.{c.region}.compute.internal", "instanceState": "running"}),
     ROLE: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
         "arn": c.arn("iam", f"role/{i}", region=False), "name": i, "uniqueId": f"AROA{_hex(i, 17).upper()}"}),
-    SERVICE_LINKED_ROLE: (lambda c: c.arn("iam", f"role/aws-service-role/{c.inputs.get('awsServiceName')}/"
-                                                 f"{_SERVICE_LINKED_ROLES.get(c.inputs.get('awsServiceName'), 'x')}",
-                                                 region=False),
+    SERVICE_LINKED_ROLE: (lambda c: _linked_role_arn(c),
                           lambda c, i: {"arn": i, "name": i.rsplit("/", 1)[1], "uniqueId": f"AROA{_hex(i, 17).upper()}",
                                         "path": f"/aws-service-role/{c.inputs.get('awsServiceName')}/"}),
     PROFILE: (lambda c: c.inputs.get("name") or c.autoname, lambda c, i: {
@@ -278,7 +281,7 @@ def _generic(type_: str) -> tuple[str, Computed]:
     return prefix, lambda c, i: {"arn": c.arn(module or "aws", f"{resource}/{i}")}
 
 # The port RDS gives an engine when the program names none.
-_ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mariadb": 3306, "sqlserver": 1433, "oracle": 1521}
+_ENGINE_PORTS: dict[str, int] = {"postgres": 5432, "mysql": 3306, "mariadb": 3306, "sqlserver": 1433, "oracle": 1521}
 
 # Properties the provider fills in before anything is created (auto-names): known even in a first preview.
 AUTONAMED = {
@@ -331,7 +334,7 @@ def _region(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 # Service -> the name IAM gives its service-linked role.
-_SERVICE_LINKED_ROLES = {"ecs.amazonaws.com": "AWSServiceRoleForECS"}
+_SERVICE_LINKED_ROLES: dict[str, str] = {"ecs.amazonaws.com": "AWSServiceRoleForECS"}
 # Roles the offline account lacks (an account that never used ECS lacks AWSServiceRoleForECS; tests add it here).
 MISSING_ROLES: set[str] = set()
 

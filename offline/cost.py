@@ -87,7 +87,7 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
         elif r.type == INSTANCE:
             # A stopped instance bills its volumes only (Amazon EC2 User Guide, "Stop and start Amazon EC2
             # instances").
-            running = 0 if r.urn in stopped else 1
+            running = 0.0 if r.urn in stopped else 1.0
             cost[where] += running * p.ec2_hour.get(i.get("instanceType", ""), 0) * month
             cost[where] += float((i.get("rootBlockDevice") or {}).get("volumeSize", 8)) * p.gp3_gb_month
         elif r.type == FILE_SYSTEM:

@@ -105,7 +105,7 @@ class _Mocks(pulumi_mocks.Mocks):
                  stack_outputs: Mapping[str, Mapping[str, Any]]) -> None:
         self.mode, self.region, self.invokes, self.stack_outputs = mode, region, invokes, stack_outputs
         # This stack's own last deployment, for a program that reads it (`self_name` is its qualified name).
-        self.self_name, self.deployed = "", {}
+        self.self_name, self.deployed = "", dict[str, Any]()
         # Explicit AWS providers by URN -> their region: what they create in and what their invokes answer for.
         self.provider_regions: dict[str, str] = {}
         # (type, name) -> the name it had before a rename (its first alias): the resource keeps that identity.
@@ -181,6 +181,8 @@ class _EngineError(grpc.RpcError):
 
 class _CapturingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, recording each registration as the engine would receive it."""
+
+    mocks: _Mocks
 
     def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)

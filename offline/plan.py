@@ -34,7 +34,7 @@ from guard.types import (
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
 from offline.harness import MODES, ROOT, Capture, Registration, capture
-from offline.stack_files import load_yaml, project_name, stack_config, stacks
+from offline.stack_files import YamlError, load_yaml, project_name, stack_config, stacks
 from program.config import ConfigError
 from program.contract import Out, StackState
 
@@ -329,7 +329,7 @@ def _environment_note(stack: str, root: Path) -> str | None:
     """Pulumi ESC environments a stack file imports: their values reach a real preview, not this one."""
     try:
         document = load_yaml((root / f"Pulumi.{stack}.yaml").read_text()) or {}
-    except (OSError, yaml.YAMLError):
+    except (OSError, YamlError):
         return None
     imported = document.get("environment") if isinstance(document, dict) else None
     if not imported:
@@ -346,7 +346,7 @@ def _overrides(items: list[str]) -> dict[str, object]:
             raise ArgumentError([f"--set {item!r}: expected KEY=VALUE, e.g. --set bastion=off"])
         try:
             overrides[key] = load_yaml(value) if value else ""
-        except yaml.YAMLError as err:
+        except YamlError as err:
             problem = getattr(err, "problem", None) or "not YAML"
             raise ArgumentError([f"--set {item}: the value is not valid YAML ({problem}); quote it, e.g. "
                                  f"--set '{key}=[\"a\", \"b\"]' for a list"]) from None
@@ -367,7 +367,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=MODES, default="preview",
                         help="preview: first preview of a new stack (default); update: values known")
     parser.add_argument("--diagram-dir", type=_diagram_dir, default=ROOT / "out",
-                        help="where to write <stack>-architecture.mmd and .png (default out/)")
+                        help="where to write <stack>-architecture.mmd, the Mermaid diagram (default out/)")
     parser.add_argument("--network-outputs", type=Path, metavar="FILE",
                         help="a workload stack's network stack outputs, saved with `pulumi stack output --json "
                              "--stack <network stack> > FILE` (default: the plan of the sibling stack that "
@@ -420,8 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     base = args.diagram_dir / f"{cap.stack}-architecture"
     base.with_suffix(".mmd").parent.mkdir(parents=True, exist_ok=True)
     base.with_suffix(".mmd").write_text(diagram.mermaid(cap))
-    diagram.png(cap, base.with_suffix(".png"))
-    print(f"Diagram: {base.with_suffix('.mmd')} (Mermaid) and {base.with_suffix('.png')}")
+    print(f"Diagram: {base.with_suffix('.mmd')} (Mermaid: GitHub renders it; `npx @mermaid-js/mermaid-cli -i "
+          f"{base.with_suffix('.mmd')} -o diagram.svg` draws a picture)")
     # Like `pulumi preview --policy-pack`: a mandatory violation fails the command.
     return 1 if report.mandatory or report.skipped else 0
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from program.config import ConfigError
 
@@ -19,33 +20,24 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "airgap"
 
 
-class Yaml12Loader(yaml.SafeLoader):
-    """Stack files as the Pulumi CLI reads them. PyYAML reads YAML 1.1, where on/off/yes/no are booleans; the CLI
-    reads YAML 1.2 (only true/false are), so `airgap:bastion: on` is the string "on" there and must be here too.
-    And the CLI's YAML library refuses a key written twice, where PyYAML would keep the last one silently."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice (lines {seen[key]} and {line})", key_node.start_mark)
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                   list("tTfF"))
+# Stack files are YAML 1.2, as the Pulumi CLI reads them (`on`/`yes` are strings; a key written twice is refused):
+# ruamel.yaml reads 1.2 and refuses duplicate keys.
+YamlError = YAMLError
 
 
 def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=Yaml12Loader)
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except DuplicateKeyError as err:
+        key = str(err.problem or "").split('"')[1] if '"' in str(err.problem or "") else "?"
+        second = err.problem_mark.line + 1 if err.problem_mark else 0
+        # The first occurrence: the earlier line that writes the same key at the same indentation.
+        lines = text.splitlines()
+        indent = len(lines[second - 1]) - len(lines[second - 1].lstrip()) if 0 < second <= len(lines) else 0
+        first = next((n for n, line in enumerate(lines[:second - 1], 1) if (indent == 0 or line[:indent].isspace())
+                      and line[indent:].startswith(f"{key}:")), 0)
+        raise MarkedYAMLError(problem=f"key {key!r} appears twice (lines {first} and {second})",
+                              problem_mark=err.problem_mark) from None
 
 
 class StackFileError(ConfigError):
@@ -72,7 +64,7 @@ def _read_yaml_file(path: Path) -> Any:
 def _parsed(name: str, text: str) -> Any:
     try:
         return load_yaml(text)
-    except yaml.YAMLError as err:
+    except YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)

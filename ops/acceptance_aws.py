@@ -39,7 +39,7 @@ class AutomationStack:
         return self.stack.up(on_output=on_output, color="never")
 
     def preview_changes(self) -> dict[str, int]:
-        return dict(self.stack.preview(color="never").change_summary)
+        return {str(getattr(op, "value", op)): n for op, n in self.stack.preview(color="never").change_summary.items()}
 
     def outputs(self) -> Mapping[str, Any]:
         return self.stack.outputs()

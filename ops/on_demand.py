@@ -85,7 +85,7 @@ def hold(stack: Stack, body: Callable[[dict[str, Any]], int], operator: Operator
         check(outputs)
     since = now_utc()
     now: StackState | None = found  # None: between states
-    code, error = 1, None
+    code, error = 1, None  # type: tuple[int, BaseException | None]
     try:
         if found.asleep:
             now = None

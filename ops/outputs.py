@@ -70,7 +70,7 @@ def load_outputs(stack: str, outputs_file: Path | None, run: Callable[..., Any] 
 def _outputs_json(text: str, where: str, fix: str) -> dict[str, Any]:
     try:
         outputs = json.loads(text)
-    except ValueError as err:
+    except json.JSONDecodeError as err:
         raise OpsError(f"the stack outputs from {where} are not JSON ({err.msg} at line {err.lineno}): {fix}") \
             from err
     if not isinstance(outputs, dict):

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, cast
 
 from ops.backend import passphrase_problem
 from ops.errors import OpsError
@@ -67,7 +67,7 @@ def open_stack(name: str, work_dir: Path | None = None, profile: str | None = No
     options = automation.LocalWorkspaceOptions(pulumi_command=command,
                                                env_vars={"AWS_PROFILE": profile} if profile else {})
     try:
-        return automation.select_stack(stack_name=name, work_dir=str(work_dir), opts=options)
+        return cast(Stack, automation.select_stack(stack_name=name, work_dir=str(work_dir), opts=options))
     except automation.errors.StackNotFoundError as err:
         raise OpsError(f"no stack {name!r} in this project's backend: `pulumi stack ls` lists them") from err
     except automation.errors.CommandError as err:
@@ -133,7 +133,8 @@ class Progress:
 
     def __call__(self, event: Any) -> None:
         pre, out = getattr(event, "resource_pre_event", None), getattr(event, "res_outputs_event", None)
-        step = (pre or out).metadata if (pre or out) else None
+        found = pre or out
+        step = found.metadata if found is not None else None
         if step is not None:
             op = getattr(step.op, "value", str(step.op))
             if op in self.VERBS:

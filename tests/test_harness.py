@@ -62,7 +62,7 @@ def test_invokes_the_program_uses_exist_in_the_real_provider(dev: Capture) -> No
 @pytest.mark.parametrize("stack", stacks())
 def test_every_shipped_stack_plans(stack: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert plan.main(["--stack", stack, "--diagram-dir", str(tmp_path)]) == 0
-    assert (tmp_path / f"{stack}-architecture.png").exists() and (tmp_path / f"{stack}-architecture.mmd").exists()
+    assert (tmp_path / f"{stack}-architecture.mmd").exists()
     out = capsys.readouterr().out
     assert "No cloud was contacted" in out
     assert "internet path: none" in out

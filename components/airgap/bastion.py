@@ -108,23 +108,40 @@ class FargateBastion(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FargateBastionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airgap:compute:FargateBastion", check_component_name("FargateBastion", name), None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self._names = own = ChildNames(name, first_name="bastion")
         # ARNs in the IAM policies are spelt from the account and explicit names, not taken from the resources'
         # outputs: then every policy document is known in a first preview and the policy pack can read it.
         at = where(self)
-        region, account = at.region, at.account
         self._physical = names = args.names or PhysicalNames.of_this_stack()
         # Physical names, known before anything exists (operator policies are spelt from them).
         self.cluster_name = self.service_name = names.name(own())
         self.repository_name = names.path(own()) if not args.image else None
-        task_log_name, exec_log_name = names.log_group(own()), names.log_group(own("exec"))
-
-        def log_streams(name: str) -> str:
-            return f"arn:{PARTITION}:logs:{region}:{account}:log-group:{name}:*"
-
+        self._log_names = (names.log_group(own()), names.log_group(own("exec")))
         key = self._exec_key(args, at) if args.kms else None
+        task_logs = self._cluster(args, key)
+        self.repository: aws.ecr.Repository | None = None
+        image, repository_arn, copied = self._image(args, at)
+        self._roles(repository_arn, key, at)
+        platform = COPIED_PLATFORM[1] if copied else args.image_architecture  # the copy is always ARM64
+        task = self._task(args, image, platform, task_logs, at.region)
+        self._service(args, task)
+        self.image = image
+        self.image_source = args.image_source if copied else ""
+        self.image_platform = COPIED_PLATFORM[0] if copied else PLATFORMS[args.image_architecture]
+        self.commands = pulumi.Output.all(self.cluster.name, self.service.name).apply(
+            lambda found: session_commands(found[0], found[1], at.region)
+        )
+        self.register_outputs(
+            {"clusterName": self.cluster.name, "serviceName": self.service.name, "commands": self.commands,
+             "image": image}
+        )
+
+    def _cluster(self, args: FargateBastionArgs, key: aws.kms.Key | None) -> aws.cloudwatch.LogGroup:
+        """The task's and the exec sessions' log groups, and the cluster that logs every exec session; returns the
+        task's group."""
+        own, child = self._names, pulumi.ResourceOptions(parent=self)
         key_arn = key.arn if key is not None else None
+        task_log_name, exec_log_name = self._log_names
 
         def log_group(logical: str, name: str) -> aws.cloudwatch.LogGroup:
             return aws.cloudwatch.LogGroup(logical, name=name, retention_in_days=args.log_retention_days,
@@ -132,10 +149,9 @@ class FargateBastion(pulumi.ComponentResource):
 
         task_logs = log_group(own("task"), task_log_name)
         exec_logs = log_group(own("exec"), exec_log_name)
-
         self.cluster = aws.ecs.Cluster(
             own(),
-            name=names.name(own()),
+            name=self._physical.name(own()),
             configuration=aws.ecs.ClusterConfigurationArgs(
                 execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
                     kms_key_id=key_arn,
@@ -148,9 +164,15 @@ class FargateBastion(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
+        return task_logs
 
-        self.repository: aws.ecr.Repository | None = None
-        image, repository_arn, copied = self._image(args, at)
+    def _roles(self, repository_arn: str, key: aws.kms.Key | None, at: Where) -> None:
+        """The execution role (ECS pulls and logs) and the task role (ECS Exec from inside), each least privilege."""
+        own = self._names
+        task_log_name, exec_log_name = self._log_names
+
+        def log_streams(name: str) -> str:
+            return f"arn:{PARTITION}:logs:{at.region}:{at.account}:log-group:{name}:*"
 
         self.execution_role = service_role(
             own("execution"), "ecs-tasks.amazonaws.com", "Bastion: ECS pulls the image and ships its logs", self
@@ -164,7 +186,6 @@ class FargateBastion(pulumi.ComponentResource):
                       [log_streams(task_log_name)]),
         ]
         role_policy(own("execution"), self.execution_role, pull, self)
-
         self.task_role = service_role(
             own("task"), "ecs-tasks.amazonaws.com", "Bastion: ECS Exec sessions from inside the task", self
         )
@@ -179,26 +200,25 @@ class FargateBastion(pulumi.ComponentResource):
         if key is not None:
             # Scoped by the key's alias, a name known before the key exists.
             exec_grants.append(statement(
-                "DecryptExecChannel", ["kms:Decrypt"], [f"arn:{PARTITION}:kms:{region}:{account}:key/*"],
+                "DecryptExecChannel", ["kms:Decrypt"], [f"arn:{PARTITION}:kms:{at.region}:{at.account}:key/*"],
                 Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": self.key_alias}}))
         role_policy(own("task"), self.task_role, exec_grants, self)
 
-        container = json.dumps([self._container(image, task_log_name, region)])
-        task = aws.ecs.TaskDefinition(
+    def _task(self, args: FargateBastionArgs, image: str, platform: str, task_logs: aws.cloudwatch.LogGroup,
+              region: str) -> aws.ecs.TaskDefinition:
+        own = self._names
+        return aws.ecs.TaskDefinition(
             own(),
-            family=names.name(own()),
+            family=self._physical.name(own()),
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
             cpu=str(args.cpu),
             memory=str(args.memory),
-            # The copied image is taken for ARM64 (COPIED_PLATFORM); a custom image runs as its args say.
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX",
-                cpu_architecture=COPIED_PLATFORM[1] if copied else args.image_architecture,
-            ),
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
+                                                                       cpu_architecture=platform),
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
-            container_definitions=container,
+            container_definitions=json.dumps([self._container(image, self._log_names[0], region)]),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The awslogs driver needs its group; the image reference names the repository.
@@ -206,15 +226,16 @@ class FargateBastion(pulumi.ComponentResource):
             ),
         )
 
+    def _service(self, args: FargateBastionArgs, task: aws.ecs.TaskDefinition) -> None:
+        own = self._names
         self.connections = Connections.with_new_group(
             own(), vpc_id=args.vpc_id, owner=self,
             description="Fargate bastion: no inbound; outbound only to the endpoints and forwarding targets",
         )
-        group = self.connections.group
         ready = args.endpoints.allow_from(self.connections) if args.endpoints is not None else []
         self.service = aws.ecs.Service(
             own(),
-            name=names.name(own()),
+            name=self._physical.name(own()),
             cluster=self.cluster.arn,
             task_definition=task.arn,
             launch_type="FARGATE",
@@ -224,23 +245,12 @@ class FargateBastion(pulumi.ComponentResource):
             enable_execute_command=True,  # without it the target never connects (TargetNotConnected)
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=list(args.subnet_ids),
-                security_groups=[group.id],
+                security_groups=[self.connections.group.id],
                 assign_public_ip=False,
             ),
             propagate_tags="SERVICE",
             # A task started before its endpoints and rules exist cannot pull its image or reach ssmmessages.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*ready, *args.depends_on]),
-        )
-
-        self.image = image
-        self.image_source = args.image_source if copied else ""
-        self.image_platform = COPIED_PLATFORM[0] if copied else PLATFORMS[args.image_architecture]
-        self.commands = pulumi.Output.all(self.cluster.name, self.service.name).apply(
-            lambda found: session_commands(found[0], found[1], region)
-        )
-        self.register_outputs(
-            {"clusterName": self.cluster.name, "serviceName": self.service.name, "commands": self.commands,
-             "image": image}
         )
 
     @staticmethod

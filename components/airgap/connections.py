@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pulumi
 import pulumi_aws as aws
@@ -199,6 +199,7 @@ class Connections:
         if key in rules:
             return rules[key]
         self._remember(peer)
+        resource: Any
         verb, preposition, resource = (
             ("allows", "from", aws.vpc.SecurityGroupIngressRule)
             if direction == "ingress"

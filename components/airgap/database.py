@@ -29,7 +29,8 @@ from airgap.naming import ChildNames, PhysicalNames, check_component_name
 from airgap.where import PARTITION, where
 from airgap.workload import ForwardTarget, Needs
 
-POSTGRES = Port.tcp(5432)
+PORT = 5432
+POSTGRES = Port.tcp(PORT)
 # The oldest minor of each major that can pause at 0 ACUs (Aurora User Guide, "Scaling to Zero ACUs").
 PAUSABLE_FROM = {13: 15, 14: 12, 15: 7, 16: 3}
 DEFAULT_ENGINE_VERSION = "16.6"
@@ -66,7 +67,7 @@ class Database(pulumi.ComponentResource):
         return Needs()  # no endpoint: clients reach it inside the VPC, RDS manages it from outside
 
     def forward_targets(self) -> list[ForwardTarget]:
-        return [ForwardTarget("database", self.cluster.endpoint, (POSTGRES.from_port,), "the database")]
+        return [ForwardTarget("database", self.cluster.endpoint, (PORT,), "the database")]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airgap:data:Database", check_component_name("Database", name), None, opts)
@@ -113,7 +114,7 @@ class Database(pulumi.ComponentResource):
             identifier=names.name(own("1")),
             cluster_identifier=self.cluster.id,
             instance_class="db.serverless",
-            engine="aurora-postgresql",
+            engine=aws.rds.EngineType.AURORA_POSTGRESQL,
             publicly_accessible=False,
             db_subnet_group_name=subnets.name,
             auto_minor_version_upgrade=True,

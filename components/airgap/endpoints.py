@@ -16,11 +16,11 @@ from typing import Protocol
 import pulumi
 import pulumi_aws as aws
 
-from airgap.catalog import ENDPOINT_SERVICES
-from airgap.connections import Connectable, Connections, Port, PrefixListPeer
+from airgap.catalog import ENDPOINT_SERVICES, EndpointService
+from airgap.connections import Connectable, Connections, ExistingGroup, Port, PrefixListPeer
 from airgap.endpoint_policies import allowed_buckets, gateway_policy, interface_policy
 from airgap.naming import ChildNames, check_component_name
-from airgap.where import where
+from airgap.where import Where, where
 from airgap.workload import Needs, needs_of
 
 HTTPS = Port.tcp(443)
@@ -118,11 +118,10 @@ class VpcEndpoints(pulumi.ComponentResource):
         if unknown:
             raise ValueError(f"unknown endpoint services {unknown}: expected names from {list(ENDPOINT_SERVICES)}")
         at = where(self)
-        vpc_id = args.vpc_id
         zones = args.zones if args.zones is not None else {s: tuple(args.subnet_ids) for s in services}
 
         self.connections = Connections.with_new_group(
-            names(), vpc_id=vpc_id, owner=self, default_port=HTTPS, was=names.was("endpoint-group"),
+            names(), vpc_id=args.vpc_id, owner=self, default_port=HTTPS, was=names.was("endpoint-group"),
             description="Interface VPC endpoints: HTTPS from the groups allowed to use them",
         )
         group = self.connections.group
@@ -134,46 +133,10 @@ class VpcEndpoints(pulumi.ComponentResource):
         # Service -> its endpoint policy (plain JSON, known in a first preview): what may cross the VPC's edge.
         self.policies: dict[str, dict] = {}
         for service in (ENDPOINT_SERVICES[s] for s in services):
-            if service.kind == "Interface":
-                if args.asleep:
-                    continue
-                # Replaced delete-first: while the old endpoint exists its private DNS name is taken, and
-                # CreateVpcEndpoint refuses the new one ("private-dns-enabled cannot be set because there is already
-                # a conflicting DNS domain", reported in hashicorp/terraform-provider-aws#17535).
-                child = names.opts(self, was=service.slug, delete_before_replace=True)
-                if self._policy_supported(args, service.name, at.region):
-                    self.policies[service.name] = interface_policy(service.name, at.region, at.account)
-                self.interface_endpoints[service.name] = aws.ec2.VpcEndpoint(
-                    names(service.slug),
-                    vpc_id=vpc_id,
-                    service_name=service.service_name(at.region),
-                    vpc_endpoint_type="Interface",
-                    # The SDKs and the SSM agent call the public service names; private DNS makes those names
-                    # resolve to these interfaces inside the VPC.
-                    private_dns_enabled=True,
-                    subnet_ids=[args.subnet_ids[z] for z in zones[service.name]],
-                    security_group_ids=[group.id],
-                    # Where AWS accepts no policy the endpoint keeps AWS's default (full access); IAM and the
-                    # security groups are then the only fence.
-                    policy=json.dumps(self.policies[service.name]) if service.name in self.policies else None,
-                    tags={"Name": f"{name}-{service.slug}"},
-                    opts=child,
-                )
-            else:
-                child = names.opts(self, was=service.slug)
-                self.policies[service.name] = gateway_policy(
-                    allowed_buckets(at.region, needs.buckets, args.buckets), at.account)
-                self.gateway_endpoints[service.name] = aws.ec2.VpcEndpoint(
-                    names(service.slug),
-                    vpc_id=vpc_id,
-                    service_name=service.service_name(at.region),
-                    vpc_endpoint_type="Gateway",
-                    route_table_ids=list(args.route_table_ids),
-                    # Without it the gateway reaches every bucket of every account: the exfiltration path.
-                    policy=json.dumps(self.policies[service.name]),
-                    tags={"Name": f"{name}-{service.slug}"},
-                    opts=child,
-                )
+            if service.kind == "Interface" and not args.asleep:
+                self._interface(names, name, service, args, zones[service.name], group, at)
+            elif service.kind != "Interface":
+                self._gateway(names, name, service, args, needs, at)
 
         s3 = self.gateway_endpoints.get("s3")
         # A consumer whose egress is limited to the endpoint group could not reach S3 through the gateway:
@@ -193,6 +156,47 @@ class VpcEndpoints(pulumi.ComponentResource):
                 "interfaceEndpoints": {n: ep.id for n, ep in self.interface_endpoints.items()},
                 "gatewayEndpoints": {n: ep.id for n, ep in self.gateway_endpoints.items()},
             }
+        )
+
+    def _interface(self, names: ChildNames, name: str, service: EndpointService, args: VpcEndpointsArgs,
+                   zones: Sequence[str], group: aws.ec2.SecurityGroup | ExistingGroup, at: Where) -> None:
+        # Replaced delete-first: while the old endpoint exists its private DNS name is taken, and CreateVpcEndpoint
+        # refuses the new one ("private-dns-enabled cannot be set because there is already a conflicting DNS
+        # domain", reported in hashicorp/terraform-provider-aws#17535).
+        child = names.opts(self, was=service.slug, delete_before_replace=True)
+        if self._policy_supported(args, service.name, at.region):
+            self.policies[service.name] = interface_policy(service.name, at.region, at.account)
+        self.interface_endpoints[service.name] = aws.ec2.VpcEndpoint(
+            names(service.slug),
+            vpc_id=args.vpc_id,
+            service_name=service.service_name(at.region),
+            vpc_endpoint_type="Interface",
+            # The SDKs and the SSM agent call the public service names; private DNS makes those names resolve to
+            # these interfaces inside the VPC.
+            private_dns_enabled=True,
+            subnet_ids=[args.subnet_ids[z] for z in zones],
+            security_group_ids=[group.id],
+            # Where AWS accepts no policy the endpoint keeps AWS's default (full access); IAM and the security
+            # groups are then the only fence.
+            policy=json.dumps(self.policies[service.name]) if service.name in self.policies else None,
+            tags={"Name": f"{name}-{service.slug}"},
+            opts=child,
+        )
+
+    def _gateway(self, names: ChildNames, name: str, service: EndpointService, args: VpcEndpointsArgs, needs: Needs,
+                 at: Where) -> None:
+        self.policies[service.name] = gateway_policy(
+            allowed_buckets(at.region, needs.buckets, args.buckets), at.account)
+        self.gateway_endpoints[service.name] = aws.ec2.VpcEndpoint(
+            names(service.slug),
+            vpc_id=args.vpc_id,
+            service_name=service.service_name(at.region),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=list(args.route_table_ids),
+            # Without it the gateway reaches every bucket of every account: the exfiltration path.
+            policy=json.dumps(self.policies[service.name]),
+            tags={"Name": f"{name}-{service.slug}"},
+            opts=names.opts(self, was=service.slug),
         )
 
     def _policy_supported(self, args: VpcEndpointsArgs, service: str, region: str) -> bool:

@@ -172,7 +172,6 @@ class SsmHost(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SsmHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airgap:compute:SsmHost", check_component_name("SsmHost", name), None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         names = ChildNames(name, first_name="ssm-host")
         if args.instance_type not in INSTANCE_TYPES:
             raise ValueError(f'SsmHost instance_type "{args.instance_type}": expected one of {list(INSTANCE_TYPES)}')
@@ -186,27 +185,8 @@ class SsmHost(pulumi.ComponentResource):
         )
         group = self.connections.group
 
-        self.role = service_role(names(), "ec2.amazonaws.com", "SSM host: managed by Systems Manager", self)
-        core = managed_policy(names("core"), self.role, "AmazonSSMManagedInstanceCore", self)
-        # Behind a VPC endpoint the agent reads AWS's SSM buckets with the instance's credentials, which need the
-        # permission explicitly ("SSM Agent communications with AWS managed S3 buckets").
-        agent_buckets = [f"arn:aws:s3:::{b.name(region)}/*" for b in AWS_BUCKETS
-                         if b.source == SSM_AGENT_BUCKETS and b.applies(region)]
-        agent = role_policy(names("agent-buckets"), self.role,
-                            [statement("ReadSsmAgentBuckets", ["s3:GetObject"], agent_buckets)], self)
-        profile = aws.iam.InstanceProfile(names(), role=self.role.name, opts=child)
-
-        # Everything first boot needs, created before the instance: the endpoints and both halves of each rule to
-        # them (the agent registers through ssm/ssmmessages; dnf reaches S3), the role's SSM permissions, and for
-        # the share its mount targets, the NFS rules and the file-system policy that lets this role mount.
-        first_boot: list[pulumi.Resource] = [core, agent]
-        if args.endpoints is not None:
-            first_boot += args.endpoints.allow_from(self.connections)
+        profile, first_boot = self._identity_and_first_boot(names, args, region)
         share = args.file_share
-        if share is not None:
-            first_boot += self.connections.allow_to(share, description="NFS over TLS to the file share")
-            first_boot += [*share.mount_targets, share.grant_mount(self.role)]
-
         ami = aws.ssm.get_parameter_output(name=al2023_ami_parameter(instance_type.architecture),
                                            opts=pulumi.InvokeOptions(parent=self)).value
         memory = instance_type.memory_gib
@@ -257,3 +237,26 @@ class SsmHost(pulumi.ComponentResource):
             {"instanceId": self.instance.id, "privateIp": self.instance.private_ip, "roleArn": self.role.arn,
              "state": self.power.state}
         )
+
+    def _identity_and_first_boot(self, names: ChildNames, args: SsmHostArgs,
+                                 region: str) -> tuple[aws.iam.InstanceProfile, list[pulumi.Resource]]:
+        """The role and its profile; and everything first boot needs, created before the instance: the endpoints
+        and both halves of each rule to them (the agent registers through ssm/ssmmessages; dnf reaches S3), the
+        role's SSM permissions, and for the share its mount targets, NFS rules and the policy that lets it mount."""
+        self.role = service_role(names(), "ec2.amazonaws.com", "SSM host: managed by Systems Manager", self)
+        core = managed_policy(names("core"), self.role, "AmazonSSMManagedInstanceCore", self)
+        # Behind a VPC endpoint the agent reads AWS's SSM buckets with the instance's credentials, which need the
+        # permission explicitly ("SSM Agent communications with AWS managed S3 buckets").
+        agent_buckets = [f"arn:aws:s3:::{b.name(region)}/*" for b in AWS_BUCKETS
+                         if b.source == SSM_AGENT_BUCKETS and b.applies(region)]
+        agent = role_policy(names("agent-buckets"), self.role,
+                            [statement("ReadSsmAgentBuckets", ["s3:GetObject"], agent_buckets)], self)
+        profile = aws.iam.InstanceProfile(names(), role=self.role.name, opts=pulumi.ResourceOptions(parent=self))
+        first_boot: list[pulumi.Resource] = [core, agent]
+        if args.endpoints is not None:
+            first_boot += args.endpoints.allow_from(self.connections)
+        share = args.file_share
+        if share is not None:
+            first_boot += self.connections.allow_to(share, description="NFS over TLS to the file share")
+            first_boot += [*share.mount_targets, share.grant_mount(self.role)]
+        return profile, first_boot

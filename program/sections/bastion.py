@@ -74,10 +74,10 @@ class BastionSection:
         built.components["ecs-service-linked-role"] = role
         bastion = FargateBastion("bastion", FargateBastionArgs(
             vpc_id=built.network.vpc_id, subnet_ids=list(built.network.subnet_ids_by_zone.values()),
-            names=settings.names, mode=self.mode, cpu=self.cpu, memory=self.memory,
+            names=settings.names, mode="on" if self.mode == "on" else "parked", cpu=self.cpu, memory=self.memory,
             log_retention_days=settings.log_retention_days, image_source=self.image_source,
             image_tag=Reference.parse(self.image_source).private_tag, image=self.image or None,
-            image_architecture=self.image_architecture, kms=self.exec_kms,
+            image_architecture="ARM64" if self.image_architecture == "ARM64" else "X86_64", kms=self.exec_kms,
             endpoints=built.endpoints, asleep=settings.asleep, depends_on=[role] if role is not None else []))
         # Everything built before it that serves something may be forwarded to: the SSM host's ports, the database.
         bastion.allow_forwarding_to(*(c for c in built.components.values() if isinstance(c, Workload)))
