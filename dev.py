@@ -3,7 +3,7 @@
 
     python3 dev.py plan     # what the dev stack would create, evaluated offline (no AWS account needed)
     python3 dev.py plan examples/minimal         # the same for any program that uses the components (yours too)
-    python3 dev.py test     # the test suite (ruff, mypy, then pytest on every core)
+    python3 dev.py test     # ruff, mypy, the unit tests, then the program and CLI tests on every core
     python3 dev.py bench    # timings of the offline run and the policy pack, dev and 100x dev
     python3 dev.py session --stack dev           # shell on the SSM host; wakes an asleep stack, then puts it back
     python3 dev.py bastion forward --stack dev   # port-forward through the bastion; wakes what it needs, the same
@@ -74,15 +74,26 @@ def ensure_venv() -> Path:
     return venv_python()
 
 
+# pyproject.toml's markers: tests that run a whole program or drive a CLI, in parallel (pytest-xdist).
+SLOW = "program or cli"
+
+
 def run_tests(python: Path, extra: list[str]) -> int:
-    """ruff, mypy (the package, the program, the tools), then pytest on every core (pytest-xdist)."""
+    """ruff, mypy (the package, the program, the tools), the unit tests, then the program and CLI tests on every
+    core. Arguments after `test` go to pytest as they are."""
     for tool, fix in (("ruff", "run `ruff check --fix`"), ("mypy", "the types above")):
         found = subprocess.run([str(python), "-m", tool, *(["check", "."] if tool == "ruff" else [])], cwd=ROOT)
         if found.returncode != 0:
             print(f"dev.py test: {tool} found problems (above); fix them ({fix}).", file=sys.stderr)
             return found.returncode
-    parallel = [] if any(a.startswith("-n") for a in extra) else ["-n", "auto"]
-    return subprocess.run([str(python), "-m", "pytest", *parallel, *extra], cwd=ROOT).returncode
+    pytest = [str(python), "-m", "pytest"]
+    if extra:  # the caller chose what to run
+        return subprocess.run([*pytest, *extra], cwd=ROOT).returncode
+    # Unit tests first (seconds): a broken component or policy is told before the programs and CLIs run.
+    unit = subprocess.run([*pytest, "-m", f"not ({SLOW})"], cwd=ROOT)
+    if unit.returncode != 0:
+        return unit.returncode
+    return subprocess.run([*pytest, "-m", SLOW, "-n", "auto"], cwd=ROOT).returncode
 
 
 def main(argv: list[str]) -> int:

@@ -14,6 +14,7 @@ from offline.harness import Capture, Registration
 
 from guard.types import ENDPOINT, INSTANCE_STATE  # isort: skip
 from guard.prices import AS_OF, HOURS_PER_MONTH, prices_for  # isort: skip
+from program.contract import Out, StackState
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def estimate(cap: Capture, assume: Assumptions = Assumptions()) -> Estimate:
     endpoint_azs = 0
     stopped = _stopped(cap)
     # Asleep (as the stack reports it): no endpoint to unpark a parked bastion for sessions with.
-    asleep = cap.exports.get("state") == "asleep"
+    asleep = cap.exports.get(Out.STATE) == StackState.ASLEEP
     for r in cap:
         i = r.inputs
         where = _component(cap, r)

@@ -41,7 +41,7 @@ def _zone_of(cap: Capture, r: Registration, prop: str) -> list[str]:
             if u in index and index[u].type == SUBNET]
 
 
-def picture(cap: Capture) -> Picture:
+def picture(cap: Capture, analysis: graph.Analysis) -> Picture:
     # A subnet without an AZ is placed by AWS: drawn as "AZ chosen by AWS".
     subnets = {s.inputs.get("availabilityZone") or "AZ chosen by AWS": s.inputs.get("cidrBlock", "?")
                for s in cap.of_type(SUBNET)}
@@ -65,7 +65,7 @@ def picture(cap: Capture) -> Picture:
     for r in cap.of_type(SERVICE):
         for zone in _zone_of(cap, r, "networkConfiguration"):
             inside[zone].append("bastion task (when running)")
-    flows = graph.flows(cap)
+    flows = analysis.flows
     names = sorted({f.source for f in flows} | {f.target for f in flows})
     nodes = {_node_id(n): LABELS.get(n, n) for n in names}
     edges = [(_node_id(f.source), _node_id(f.target), f.port) for f in flows]
@@ -79,8 +79,8 @@ def picture(cap: Capture) -> Picture:
                    sorted(services), mode)
 
 
-def mermaid(cap: Capture) -> str:
-    p = picture(cap)
+def mermaid(cap: Capture, analysis: graph.Analysis | None = None) -> str:
+    p = picture(cap, analysis or graph.Analysis(cap))
     lines = ["flowchart LR", '  operator(["operator: aws ssm start-session"])',
              '  ssm_service{{"AWS Systems Manager"}}', '  operator -- "HTTPS to AWS" --> ssm_service',
              f'  subgraph vpc["VPC {p.vpc_cidr}: isolated subnets only, no internet gateway, no NAT"]']

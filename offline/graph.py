@@ -8,6 +8,8 @@ the internet paths and inline rules are the pack's own findings. What the plan p
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from guard import POLICIES
 from guard import flows as pack_flows
 from guard.flows import Flow, RuleEnd
@@ -18,9 +20,27 @@ from guard.types import EGRESS, ENDPOINT, INGRESS, SG, STACK_REFERENCE, SUBNET
 from offline.guard_run import analyze, stack_resources
 from offline.harness import UNKNOWN, Capture
 
-__all__ = ["EGRESS", "ENDPOINT", "INGRESS", "INTERNET_POLICIES", "INTERNET_TYPES", "SG", "STACK_REFERENCE", "SUBNET",
-           "UNKNOWN", "Flow", "RuleEnd", "flows", "inline_rules", "internet_paths", "model", "one_sided",
-           "rule_ends", "shown"]
+__all__ = [
+    "EGRESS",
+    "ENDPOINT",
+    "INGRESS",
+    "INTERNET_POLICIES",
+    "INTERNET_TYPES",
+    "SG",
+    "STACK_REFERENCE",
+    "SUBNET",
+    "UNKNOWN",
+    "Analysis",
+    "Flow",
+    "RuleEnd",
+    "flows",
+    "inline_rules",
+    "internet_paths",
+    "model",
+    "one_sided",
+    "rule_ends",
+    "shown",
+]
 
 INTERNET_TYPES = INTERNET
 # The pack's policies that find a way to or from the internet.
@@ -29,40 +49,74 @@ INTERNET_POLICIES = ("no-internet-gateway", "no-default-route", "subnet-no-publi
 INLINE_POLICY = "no-inline-security-group-rules"
 
 
+class Analysis:
+    """One stack, judged once: the pack's model built once and its findings asked for once, then every question the
+    plan, the diagram and the checks ask answered from them."""
+
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+
+    @cached_property
+    def model(self) -> StackGraph:
+        """The stack as the pack's stack policies see it."""
+        return StackGraph(stack_resources(self.capture))
+
+    @cached_property
+    def flows(self) -> list[Flow]:
+        """Every allowed flow, pairing the egress rule on the source with the ingress rule on the target."""
+        return pack_flows.flows(self.model)
+
+    @cached_property
+    def one_sided(self) -> list[Flow]:
+        return pack_flows.one_sided(self.model)
+
+    def rule_ends(self, type_: str) -> list[RuleEnd]:
+        return pack_flows.rule_ends(self.model, type_)
+
+    @cached_property
+    def _findings(self) -> list[tuple[str, str]]:
+        """The internet and inline-rule policies' findings, by policy, from one run of the pack. The plan asks what
+        paths exist whatever the stack's posture: the private-only policies judge as if it were declared."""
+        asked = (*INTERNET_POLICIES, INLINE_POLICY)
+        knobs = {p.name for p in POLICIES if p.config_schema and PRIVATE_ONLY_KEY in p.config_schema.properties}
+        report = analyze(self.capture, {name: {PRIVATE_ONLY_KEY: True} for name in asked if name in knobs}, only=asked)
+        # A finding reads "<policy description>\n<resource>: <problem>. Fix: ..."; the plan shows the middle.
+        return [(f.policy, f.message.split("\n", 1)[-1].split(" Fix: ", 1)[0]) for f in report.violations]
+
+    @property
+    def internet_paths(self) -> list[str]:
+        """Each way the stack could reach or be reached from the internet, as the pack words it; [] when none."""
+        return [message for policy, message in self._findings if policy in INTERNET_POLICIES]
+
+    @property
+    def inline_rules(self) -> list[str]:
+        """Security groups that carry rules inline (which standalone rules would fight, and which can form cycles)."""
+        return [message for policy, message in self._findings if policy == INLINE_POLICY]
+
+
+# One question of a capture, for tests and callers that ask only one.
 def model(capture: Capture) -> StackGraph:
-    """The stack as the pack's stack policies see it."""
-    return StackGraph(stack_resources(capture))
+    return Analysis(capture).model
 
 
 def rule_ends(capture: Capture, type_: str) -> list[RuleEnd]:
-    return pack_flows.rule_ends(model(capture), type_)
+    return Analysis(capture).rule_ends(type_)
 
 
 def flows(capture: Capture) -> list[Flow]:
-    """Every allowed flow, pairing the egress rule on the source with the ingress rule on the target."""
-    return pack_flows.flows(model(capture))
+    return Analysis(capture).flows
 
 
 def one_sided(capture: Capture) -> list[Flow]:
-    return pack_flows.one_sided(model(capture))
-
-
-def _findings(capture: Capture, policies: tuple[str, ...]) -> list[str]:
-    # The plan asks what paths exist, whatever the stack's posture: the private-only policies judge as if declared.
-    knobs = {p.name for p in POLICIES if p.config_schema and PRIVATE_ONLY_KEY in p.config_schema.properties}
-    report = analyze(capture, {name: {PRIVATE_ONLY_KEY: True} for name in policies if name in knobs}, only=policies)
-    # A finding reads "<policy description>\n<resource>: <problem>. Fix: ..."; the plan shows the middle.
-    return [f.message.split("\n", 1)[-1].split(" Fix: ", 1)[0] for f in report.violations]
+    return Analysis(capture).one_sided
 
 
 def internet_paths(capture: Capture) -> list[str]:
-    """Each way the stack could reach or be reached from the internet, as the pack words it; [] when there is none."""
-    return _findings(capture, INTERNET_POLICIES)
+    return Analysis(capture).internet_paths
 
 
 def inline_rules(capture: Capture) -> list[str]:
-    """Security groups that carry rules inline (which standalone rules would fight, and which can form cycles)."""
-    return _findings(capture, (INLINE_POLICY,))
+    return Analysis(capture).inline_rules
 
 
 def shown(value: object) -> str:

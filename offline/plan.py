@@ -6,14 +6,11 @@ by type, the security-group flows as a table, and what the checks found. Contact
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -33,8 +30,9 @@ from guard.types import (
 )
 from offline import cost, diagram, graph
 from offline.guard_run import POLICIES, Report, analyze
-from offline.harness import MODES, ROOT, Capture, Registration, capture
-from offline.stack_files import YamlError, load_yaml, project_name, stack_config, stacks
+from offline.harness import ROOT, Capture, Registration, capture
+from offline.plan_args import default_stack, environment_note, network_outputs, parser, set_overrides, stack_name
+from offline.stack_files import load_yaml
 from program.config import ConfigError
 from program.contract import Out, StackState
 
@@ -121,8 +119,8 @@ def tree(cap: Capture) -> list[str]:
     return lines
 
 
-def flow_table(cap: Capture) -> list[str]:
-    rows = graph.flows(cap)
+def flow_table(cap: Capture, analysis: graph.Analysis) -> list[str]:
+    rows = analysis.flows
     if not rows:
         return ["  (no flows: every group denies everything)"]
     width_s = max(len(f.source) for f in rows)
@@ -159,9 +157,9 @@ def edge(cap: Capture) -> list[str]:
             for statement in document.get("Statement", []):
                 for arn in statement.get("Resource", []) if isinstance(statement.get("Resource"), list) else []:
                     lines.append(f"{'':<12}   {arn}")
-    if not lines and cap.exports.get("networkStack"):
-        return [f"(the endpoints are the network stack {cap.exports['networkStack']}'s: `python3 dev.py plan --stack "
-                f"{str(cap.exports['networkStack']).rsplit('/', 1)[-1]}` shows what its policies let through)"]
+    if not lines and (network := cap.exports.get(Out.NETWORK_STACK)):
+        return [f"(the endpoints are the network stack {network}'s: `python3 dev.py plan --stack "
+                f"{str(network).rsplit('/', 1)[-1]}` shows what its policies let through)"]
     return lines or ["(no endpoints: nothing leaves the VPC)"]
 
 
@@ -178,13 +176,13 @@ def policy_lines(report: Report) -> list[str]:
     return lines
 
 
-def checks(cap: Capture) -> list[str]:
+def checks(analysis: graph.Analysis) -> list[str]:
     found = []
-    paths = graph.internet_paths(cap)
+    paths = analysis.internet_paths
     found.append("internet path: none" if not paths else "internet path: " + "; ".join(paths))
-    inline = graph.inline_rules(cap)
+    inline = analysis.inline_rules
     found.append("inline security-group rules: none" if not inline else "inline rules on: " + ", ".join(inline))
-    one_sided = graph.one_sided(cap)
+    one_sided = analysis.one_sided
     found.append("one-sided flows: none" if not one_sided else
                  "one-sided flows: " + ", ".join(f"{f.source} -> {f.target} {f.port}" for f in one_sided))
     return found
@@ -236,7 +234,9 @@ def cost_lines(cap: Capture, overrides: dict[str, object],
 
 
 def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, object] | None = None,
-           stack_outputs: dict[str, dict[str, Any]] | None = None, own_program: bool = True) -> str:
+           stack_outputs: dict[str, dict[str, Any]] | None = None, own_program: bool = True,
+           analysis: graph.Analysis | None = None) -> str:
+    analysis = analysis or graph.Analysis(cap)
     mode = "first preview of a new stack (AWS-assigned values unknown)" if cap.mode == "preview" else \
         "update of an existing stack (AWS-assigned values simulated)"
     custom = [r for r in cap.resources if r.custom]
@@ -253,14 +253,14 @@ def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, ob
         *(f"  {n:>3}  {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
         "",
         "Security-group flows (each a standalone egress rule on the source and ingress rule on the target):",
-        *flow_table(cap),
+        *flow_table(cap, analysis),
         "",
         "What may cross the VPC's edge (endpoint policies; anything not allowed is refused at the endpoint):",
         *("  " + line for line in edge(cap)),
         "",
         "Checks:",
         *(f"  the program says ({level.lower()}): {message}" for level, message in cap.diagnostics),
-        *("  " + line for line in checks(cap)),
+        *("  " + line for line in checks(analysis)),
         *("  " + line for line in policy_lines(report)),
         "",
         *cost_lines(cap, overrides or {}, stack_outputs, own_program),
@@ -273,153 +273,28 @@ def render(cap: Capture, seconds: float, report: Report, overrides: dict[str, ob
     return "\n".join(out)
 
 
-class ArgumentError(ConfigError):
-    FIX = "Fix the argument and run again."
-
-
-def _network_outputs(stack: str, overrides: dict[str, object], path: Path | None) -> dict[str, dict[str, Any]] | None:
-    """--network-outputs FILE as the outputs of the network stack the config names; None: the sibling's plan."""
-    if path is None:
-        return None
-    named = stack_config(stack, overrides).get("airgap:networkStack", "")
-    if not named:
-        raise ArgumentError([f"--network-outputs {path}: stack {stack} names no airgap:networkStack (expected with "
-                           "airgap:role workloads)"])
-    try:
-        outputs = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise ArgumentError([f"--network-outputs {path}: expected the JSON `pulumi stack output --json --stack "
-                           f"{named}` prints ({err})"]) from err
-    if not isinstance(outputs, dict):
-        raise ArgumentError([f"--network-outputs {path}: expected a JSON object of stack outputs"])
-    return {named: outputs}
-
-
-def _diagram_dir(text: str) -> Path:
-    """Where the diagram goes: a directory, or one that can be made; checked before anything runs."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file: expected a directory for the diagram")
-    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-    if not os.access(existing, os.W_OK):
-        raise argparse.ArgumentTypeError(f"{text}: {existing} is not writable: expected a directory you may write")
-    return path
-
-
-def _stack_name(text: str, root: Path) -> str:
-    """`dev`, or `<org>/<project>/dev` as `pulumi stack ls` prints it: the stack file is Pulumi.dev.yaml."""
-    parts = text.split("/")
-    if len(parts) > 3 or not all(parts) or (len(parts) > 1 and parts[-2] != project_name(root)):
-        raise ArgumentError([f"--stack {text}: expected a stack of this project: <stack>, <project>/<stack> or "
-                             f"<org>/<project>/<stack> with project {project_name(root)}"])
-    return parts[-1]
-
-
-def _program(text: str) -> Path:
-    """A Pulumi Python program's directory: its Pulumi.yaml and __main__.py, checked before anything runs."""
-    root = Path(text).resolve()
-    missing = [f for f in ("Pulumi.yaml", "__main__.py") if not (root / f).is_file()]
-    if missing:
-        raise argparse.ArgumentTypeError(f"{text}: expected a Pulumi Python program's directory (it has no "
-                                         f"{' and no '.join(missing)})")
-    return root
-
-
-def _environment_note(stack: str, root: Path) -> str | None:
-    """Pulumi ESC environments a stack file imports: their values reach a real preview, not this one."""
-    try:
-        document = load_yaml((root / f"Pulumi.{stack}.yaml").read_text()) or {}
-    except (OSError, YamlError):
-        return None
-    imported = document.get("environment") if isinstance(document, dict) else None
-    if not imported:
-        return None
-    return (f"Note: Pulumi.{stack}.yaml imports Pulumi ESC environments ({json.dumps(imported)}); offline their "
-            "values are not seen, so this plan uses the stack file's own config only.")
-
-
-def _overrides(items: list[str]) -> dict[str, object]:
-    overrides: dict[str, object] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ArgumentError([f"--set {item!r}: expected KEY=VALUE, e.g. --set bastion=off"])
-        try:
-            overrides[key] = load_yaml(value) if value else ""
-        except YamlError as err:
-            problem = getattr(err, "problem", None) or "not YAML"
-            raise ArgumentError([f"--set {item}: the value is not valid YAML ({problem}); quote it, e.g. "
-                                 f"--set '{key}=[\"a\", \"b\"]' for a list"]) from None
-        if overrides[key] is None:  # `key= `, `key=~`: YAML's null would drop the key without a word
-            raise ArgumentError([f"--set {item!r}: expected a value after '=' (to plan with the key's default, "
-                                 "leave this --set out)"])
-    return overrides
-
-
-def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dev.py plan", description=__doc__.splitlines()[0])
-    parser.add_argument("program", nargs="?", type=_program, default=ROOT,
-                        help="a Pulumi Python program's directory (default: airgap itself), e.g. examples/minimal "
-                             "or your own program that uses the components")
-    parser.add_argument("--stack", default=None,
-                        help="stack whose Pulumi.<stack>.yaml to use (default dev, or the program's one stack file; "
-                             "<org>/<project>/<stack> too)")
-    parser.add_argument("--mode", choices=MODES, default="preview",
-                        help="preview: first preview of a new stack (default); update: values known")
-    parser.add_argument("--diagram-dir", type=_diagram_dir, default=ROOT / "out",
-                        help="where to write <stack>-architecture.mmd, the Mermaid diagram (default out/)")
-    parser.add_argument("--network-outputs", type=Path, metavar="FILE",
-                        help="a workload stack's network stack outputs, saved with `pulumi stack output --json "
-                             "--stack <network stack> > FILE` (default: the plan of the sibling stack that "
-                             "airgap:networkStack names)")
-    parser.add_argument("--state", choices=[s.value for s in StackState], default=None,
-                        help="the state the stack was last deployed in, which a plain `pulumi up` keeps (default: a "
-                             "new stack, awake); `python3 dev.py sleep|wake` change it on a real stack")
-    parser.add_argument("--policy-pack-config", type=_policy_config, metavar="FILE",
-                        help="the pack's config, as `pulumi preview --policy-pack-config FILE` takes it (e.g. "
-                             '{"no-internet-gateway": {"privateOnly": true}} for a private-only program of your own)')
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key for this plan only, e.g. --set bastion=off (YAML value)")
-    return parser
-
-
-def _policy_config(text: str) -> dict[str, Any]:
-    try:
-        config = json.loads(Path(text).read_text())
-    except (OSError, ValueError) as err:
-        raise argparse.ArgumentTypeError(f"{text}: expected a JSON file of policy settings ({err})") from None
-    if not isinstance(config, dict):
-        raise argparse.ArgumentTypeError(f"{text}: expected a JSON object: policy name -> level or settings")
-    return config
-
-
-def _default_stack(root: Path) -> str:
-    found = stacks(root)
-    return "dev" if root == ROOT or "dev" in found or len(found) != 1 else found[0]
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser(__doc__.splitlines()[0]).parse_args(argv)
     root, own = args.program, args.program == ROOT
     started = time.perf_counter()
     try:
-        stack = _stack_name(args.stack, root) if args.stack else _default_stack(root)
-        overrides = _overrides(args.overrides)
-        stack_outputs = _network_outputs(stack, overrides, args.network_outputs) if own else None
+        stack = stack_name(args.stack, root) if args.stack else default_stack(root)
+        overrides = set_overrides(args.overrides)
+        stack_outputs = network_outputs(stack, overrides, args.network_outputs) if own else None
         cap = capture(stack, args.mode, overrides, stack_outputs=stack_outputs, root=root,
                       program=None if own else root / "__main__.py",
                       deployed={Out.STATE: args.state} if args.state else None)
     except ConfigError as err:
-        print(f"airgap plan: stack {args.stack or _default_stack(root)}: {err}", file=sys.stderr)
+        print(f"airgap plan: stack {args.stack or default_stack(root)}: {err}", file=sys.stderr)
         return 2
-    report = analyze(cap, args.policy_pack_config)
-    print(render(cap, time.perf_counter() - started, report, overrides, stack_outputs, own))
-    note = _environment_note(stack, root)
+    report, analysis = analyze(cap, args.policy_pack_config), graph.Analysis(cap)
+    print(render(cap, time.perf_counter() - started, report, overrides, stack_outputs, own, analysis))
+    note = environment_note(stack, root)
     if note:
         print(note)
     base = args.diagram_dir / f"{cap.stack}-architecture"
     base.with_suffix(".mmd").parent.mkdir(parents=True, exist_ok=True)
-    base.with_suffix(".mmd").write_text(diagram.mermaid(cap))
+    base.with_suffix(".mmd").write_text(diagram.mermaid(cap, analysis))
     print(f"Diagram: {base.with_suffix('.mmd')} (Mermaid: GitHub renders it; `npx @mermaid-js/mermaid-cli -i "
           f"{base.with_suffix('.mmd')} -o diagram.svg` draws a picture)")
     # Like `pulumi preview --policy-pack`: a mandatory violation fails the command.

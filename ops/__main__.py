@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops import stack_control
@@ -27,6 +26,7 @@ from ops.aws import aws_session, check_credentials, check_tools, refused
 from ops.bastion import ForwardOptions, forward, image, park
 from ops.errors import OpsError
 from ops.host import host_session
+from ops.image import registry_session
 from ops.leases import AwsSessions, SessionLister, Targets
 from ops.on_demand import Operator, hold, settle, sleep_stacks
 from ops.outputs import load_outputs, read_stack
@@ -108,20 +108,13 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _http() -> requests.Session:
-    """The session the image copy pulls through (forward fills a missing image; `image` copies it)."""
-    http = requests.Session()
-    http.headers["User-Agent"] = "airgap-image-copy"
-    return http
-
-
 def _forward(args: argparse.Namespace, outputs: dict[str, Any], sessions: SessionLister | None = None) -> int:
     stack = read_stack(args.stack, outputs)
     session = aws_session(args.profile, stack.region)
     options = ForwardOptions(host=args.host, port=args.port, local_port=args.local_port, timeout=args.timeout,
                              park_after=args.park_after, keep_unparked=args.stay_awake,
                              fill_image=not args.no_fill, profile=args.profile)
-    return forward(stack, session, options, http=_http(), sessions=sessions)
+    return forward(stack, session, options, http=registry_session(), sessions=sessions)
 
 
 def operator(profile: str | None, region: str, tools: bool = False) -> Operator:
@@ -207,7 +200,7 @@ def run(args: argparse.Namespace,
     if args.command == "park":
         park(stack, session, force=args.force)
         return 0
-    image(stack, session, _http())
+    image(stack, session, registry_session())
     return 0
 
 

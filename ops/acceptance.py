@@ -21,11 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from airgap.naming import PhysicalNames
+from airgap.naming import BOOT_STATUS, SHARE_MOUNT_POINT, PhysicalNames
+from program.contract import Out
 
 TAG = "airgap-acceptance"
 PORT = 8080
-BOOT_STATUS = "/var/lib/airgap/first-boot"
 # A public object in a bucket the gateway policy does not name (the CloudWatch agent's, in every region: CloudWatch
 # User Guide, "Download and configure the CloudWatch agent using the command line"). Through the gateway: 403.
 FOREIGN_OBJECT = ("https://amazoncloudwatch-agent-{region}.s3.{region}.amazonaws.com/amazon_linux/arm64/latest/"
@@ -122,8 +122,9 @@ class Report:
 
 def host_script(run: Run) -> str:
     """Write the file to the share and serve the share on PORT, detached from the SSM command."""
-    return (f"set -e; test \"$(cat {BOOT_STATUS})\" = ok; printf '%s' '{run.content}' > /mnt/share/{run.file_name}; "
-            f"setsid nohup python3 -m http.server {PORT} --directory /mnt/share >/dev/null 2>&1 < /dev/null & "
+    return (f"set -e; test \"$(cat {BOOT_STATUS})\" = ok; "
+            f"printf '%s' '{run.content}' > {SHARE_MOUNT_POINT}/{run.file_name}; "
+            f"setsid nohup python3 -m http.server {PORT} --directory {SHARE_MOUNT_POINT} >/dev/null 2>&1 < /dev/null & "
             f"echo served")
 
 
@@ -181,7 +182,7 @@ def _up(stack: Stack, step: Steps) -> dict[str, Any]:
 
 
 def _inside(run: Run, outputs: Mapping[str, Any], cloud: Cloud, tool: Tool, step: Steps) -> None:
-    host = outputs["ssmHostInstanceId"]
+    host = outputs[Out.SSM_HOST_INSTANCE_ID]
     step("wait for the SSM host to be managed and its first boot to finish")
     cloud.wait_host_ready(host, timeout=900)
     step("the fence from inside: no route to the internet; a bucket outside the gateway policy refused")
@@ -193,7 +194,7 @@ def _inside(run: Run, outputs: Mapping[str, Any], cloud: Cloud, tool: Tool, step
         raise AcceptanceError("the host did not start serving the share")
     step("read it back through `python3 dev.py session --command`")
     if run.content.strip() not in _tool(tool, "session", "--stack", run.stack, "--command",
-                                        f"cat /mnt/share/{run.file_name}"):
+                                        f"cat {SHARE_MOUNT_POINT}/{run.file_name}"):
         raise AcceptanceError("the session through the tool did not show the file")
 
 
@@ -209,7 +210,7 @@ def _through_forward(run: Run, outputs: Mapping[str, Any], cloud: Cloud,
     if body != run.content.encode():
         raise AcceptanceError(f"read {body!r} through the bastion, wrote {run.content!r}")
     step(f"read the file back through localhost:{run.local_port}; forward ended with {code}")
-    if cloud.desired_count(outputs["bastionCluster"], outputs["bastionService"]) != 0:
+    if cloud.desired_count(outputs[Out.BASTION_CLUSTER], outputs[Out.BASTION_SERVICE]) != 0:
         raise AcceptanceError("the bastion is not parked after the last session through it ended")
     step("bastion parked")
 
@@ -221,7 +222,7 @@ def _sleep_and_wake(run: Run, outputs: Mapping[str, Any], cloud: Cloud, tool: To
         raise AcceptanceError("asleep, but: " + "; ".join(problems))
     step("asleep: host stopped, no interface endpoint, no task")
     step.timed("wake", lambda: _tool(tool, "wake", "--stack", run.stack))
-    step.timed("agent back", lambda: cloud.wait_host_ready(outputs["ssmHostInstanceId"], timeout=900))
+    step.timed("agent back", lambda: cloud.wait_host_ready(outputs[Out.SSM_HOST_INSTANCE_ID], timeout=900))
 
 
 def _fetch_through(forward: Forward, run: Run, fetch: Callable[[str], bytes], clock: Callable[[], float],
@@ -271,11 +272,11 @@ def acceptance(run: Run, stack: Stack, cloud: Cloud, tool: Tool,
         for key, value in config(run).items():
             stack.set_config(key, value, path="." in key or "[" in key)
         outputs = _up(stack, step)
-        arns[run.stack] = outputs.get("fileShareArn")
+        arns[run.stack] = outputs.get(Out.FILE_SHARE_ARN)
         _inside(run, outputs, cloud, tool, step)
         _through_forward(run, outputs, cloud, start_forward, fetch, step, sleep, fetch_timeout)
         step("flow logs delivered, and the bucket policy as the stack wrote it")
-        problems = cloud.flow_log_problems(outputs["flowLogBucket"], timeout=1200)
+        problems = cloud.flow_log_problems(outputs[Out.FLOW_LOG_BUCKET], timeout=1200)
         if problems:
             raise AcceptanceError("; ".join(problems))
         _sleep_and_wake(run, outputs, cloud, tool, step)
@@ -303,7 +304,7 @@ def split_acceptance(run: Run, net: Stack, app: Stack, cloud: Cloud, tool: Tool,
                 stack.set_config(key, value, path="." in key or "[" in key)
             outputs = _up(stack, step)
         step("the workload stack's host registers through the network stack's endpoints")
-        cloud.wait_host_ready(outputs["ssmHostInstanceId"], timeout=900)
+        cloud.wait_host_ready(outputs[Out.SSM_HOST_INSTANCE_ID], timeout=900)
         step.timed("nightly sleep of both", lambda: _tool(tool, "sleep", "--stack", run.part("net").stack,
                                                           run.part("app").stack))
         changes = app.preview_changes()

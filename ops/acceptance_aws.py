@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.acceptance import BOOT_STATUS, TAG, AcceptanceError, Run
+from program.contract import Out
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,19 +142,19 @@ class AwsCloud:
     def asleep_problems(self, outputs: Mapping[str, Any]) -> list[str]:
         """What AWS says of an asleep stack: the host stopped, no interface endpoint in its VPC, no task."""
         problems, ec2 = [], self.session.client("ec2")
-        host = outputs.get("ssmHostInstanceId")
+        host = outputs.get(Out.SSM_HOST_INSTANCE_ID)
         if host:
             state = ec2.describe_instances(InstanceIds=[host])["Reservations"][0]["Instances"][0]["State"]["Name"]
             if state not in ("stopped", "stopping"):
                 problems.append(f"the SSM host is {state}")
         interfaces = ec2.describe_vpc_endpoints(Filters=[
-            {"Name": "vpc-id", "Values": [str(outputs.get("vpcId"))]},
+            {"Name": "vpc-id", "Values": [str(outputs.get(Out.VPC_ID))]},
             {"Name": "vpc-endpoint-type", "Values": ["Interface"]},
             {"Name": "vpc-endpoint-state", "Values": ["pendingAcceptance", "pending", "available"]}])["VpcEndpoints"]
         if interfaces:
             problems.append(f"{len(interfaces)} interface endpoints still exist")
-        if outputs.get("bastionCluster") and self.desired_count(outputs["bastionCluster"],
-                                                                outputs["bastionService"]):
+        if outputs.get(Out.BASTION_CLUSTER) and self.desired_count(outputs[Out.BASTION_CLUSTER],
+                                                                outputs[Out.BASTION_SERVICE]):
             problems.append("the bastion still asks for a task")
         return problems
 

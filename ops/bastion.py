@@ -35,21 +35,25 @@ from typing import Any
 
 import boto3
 import requests
+from botocore.config import Config
 
 from airgap.image_reference import EcrImage, Reference
+from airgap.naming import BASTION_CONTAINER
 from ops.aws import check_credentials, check_tools
 from ops.errors import OpsError
-from ops.image import ImageError, TargetRepository, copy_image
+from ops.image import ImageError, TargetRepository, copy_image, registry_session
 from ops.leases import ActiveSession, AwsSessions, SessionLister, Targets, holders, listed, own_sessions
 from ops.outputs import DatabaseInfo, Stack
 
-CONTAINER = "bastion"
 DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 # TargetNotConnected right after the agent reports RUNNING: AWS documents no figure for how long the agent takes to
 # register its channel (ECS Exec's own readiness check, amazon-ecs-exec-checker, has none either); users report
 # seconds to a minute (aws/amazon-ecs-agent #4562, amazon-ecs-exec-checker #43). 90 s covers a cold agent.
 CONNECT_RETRY_SECONDS = 90.0
 CONNECT_RETRY_PAUSE = 3.0
+
+# The layer upload is many calls: standard retry mode backs off on throttling and transient errors.
+ECR_RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ def ensure_image(stack: Stack, session: boto3.Session, *, fill: bool, http: requ
         raise OpsError(f"stack output bastionImage {stack.image!r} is not a private ECR image URI: run `pulumi up "
                        f"--stack {stack.name}` with this version of the program")
     name = image.repository
-    target = TargetRepository(session.client("ecr"), name, image.account)
+    target = TargetRepository(session.client("ecr", config=ECR_RETRIES), name, image.account)
     try:
         present = target.has_digest(image.digest) if image.digest else target.tagged(image.image_id["imageTag"])
     except ImageError as err:
@@ -161,7 +165,7 @@ def image(stack: Stack, session: boto3.Session, http: requests.Session, say: Cal
 def _agent_status(task: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(runtime id of the bastion container, status of its ExecuteCommandAgent)."""
     containers = task.get("containers") or []
-    container = next((c for c in containers if c.get("name") == CONTAINER), containers[0] if containers else {})
+    container = next((c for c in containers if c.get("name") == BASTION_CONTAINER), containers[0] if containers else {})
     agents = [a for a in container.get("managedAgents") or [] if a.get("name") == "ExecuteCommandAgent"]
     return container.get("runtimeId"), agents[0].get("lastStatus") if agents else None
 
@@ -274,7 +278,7 @@ def forward(stack: Stack, session: boto3.Session, options: ForwardOptions, *, ht
     if service.get("enableExecuteCommand") is False:
         raise OpsError(f"ECS Exec is disabled on {stack.service}, so the session would fail with TargetNotConnected: "
                        f"`pulumi up --stack {stack.name}` with this project enables it")
-    ensure_image(stack, session, fill=options.fill_image, http=http or requests.Session(), say=say)
+    ensure_image(stack, session, fill=options.fill_image, http=http or registry_session(), say=say)
     found = int(service.get("desiredCount", 0))
     try:
         if found == 0:

@@ -75,7 +75,7 @@ def host_session(outputs: Mapping[str, Any], session: boto3.Session, *, stack: s
                  which: Callable[[str], str | None] = shutil.which,
                  run: Callable[[list[str]], int] = run_interactive,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> int:
-    instance_id = outputs.get("ssmHostInstanceId")
+    instance_id = outputs.get(Out.SSM_HOST_INSTANCE_ID)
     if not instance_id:
         raise OpsError(f"stack {stack} has no SSM host (stack output ssmHostInstanceId): `pulumi config set "
                        f"airgap:ssmHost true --stack {stack}`")
@@ -84,4 +84,4 @@ def host_session(outputs: Mapping[str, Any], session: boto3.Session, *, stack: s
     wait_connected(session.client("ssm"), instance_id, timeout, clock=clock, sleep=sleep, say=say)
     say(f"running `{command}` on {instance_id}" if command else f"session on {instance_id} (exit the shell to end it)")
     document = str(outputs.get(Out.SESSION_DOCUMENT) or "") or None
-    return run(session_command(str(outputs["region"]), instance_id, profile, command, document))
+    return run(session_command(str(outputs[Out.REGION]), instance_id, profile, command, document))

@@ -15,6 +15,10 @@ Push side: the ECR API's layer upload (InitiateLayerUpload, UploadLayerPart, Com
 Amazon ECR API Reference). Parts are `partSize` bytes as InitiateLayerUpload says (at most 20 MiB; all but the last
 at least 5 MB), the config blob goes up like a layer (as AWS's own containerd resolver, awslabs/amazon-ecr-containerd-
 resolver, does), and the manifest goes up byte for byte with its digest, so ECR stores exactly the digest pulled.
+
+Why a client of our own (reviewed 2026-12): crane, skopeo and regctl copy images but are Go binaries a user would
+have to install per platform; oras-py, the maintained Python OCI client, pushes and pulls artifacts but has no image
+copy (its own TODO lists one). What is here is only the two APIs above, with retries and a digest check on every read.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from typing import IO, Any
 
 import requests
 from botocore.exceptions import ClientError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from airgap.image_reference import Reference
 
@@ -42,11 +48,26 @@ MANIFESTS = (DOCKER_MANIFEST, OCI_MANIFEST)
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 TIMEOUT = (10, 120)  # connect, read (seconds)
 CHUNK = 1024 * 1024
+# Registries and their CDNs answer 429 and 5xx under load: reads are retried with exponential backoff
+# (0, 1, 2, 4, 8 s; a Retry-After header is honoured), then the last answer is reported as it came.
+RETRIES, BACKOFF = 5, 0.5
+BUSY = (429, 500, 502, 503, 504)
 
 
 
 class ImageError(Exception):
     """The image could not be copied; the message says why and what to do."""
+
+
+def registry_session(retries: int = RETRIES, backoff: float = BACKOFF) -> requests.Session:
+    """The HTTP session the copy pulls through: GETs retried on connection errors and busy answers."""
+    policy = Retry(total=retries, backoff_factor=backoff, status_forcelist=BUSY, allowed_methods={"GET", "HEAD"},
+                   raise_on_status=False, respect_retry_after_header=True)
+    http = requests.Session()
+    http.mount("https://", HTTPAdapter(max_retries=policy))
+    http.mount("http://", HTTPAdapter(max_retries=policy))
+    http.headers["User-Agent"] = "airgap-image-copy"
+    return http
 
 
 def _scheme(registry: str) -> str:

@@ -86,16 +86,18 @@ def read_stack(name: str, outputs: Mapping[str, Any]) -> Stack:
                        f"`pulumi config set airgap:bastion parked --stack {name} && pulumi up --stack {name}`")
     try:
         targets = tuple(Target(str(t["name"]), str(t["address"]), tuple(int(p) for p in t["ports"]))
-                        for t in outputs.get("bastionTargets") or [])
+                        for t in outputs.get(Out.BASTION_TARGETS) or [])
     except (KeyError, TypeError, ValueError) as err:
         raise OpsError(f"stack output 'bastionTargets' of stack '{name}' is malformed ({err!r}): run `pulumi up "
                        f"--stack {name}` with this version of the program") from err
-    database = DatabaseInfo(str(outputs["databaseEndpoint"]), int(outputs.get("databasePort") or 5432),
-                            str(outputs.get("databaseName") or ""), str(outputs.get("databaseUser") or ""),
-                            str(outputs.get("databaseSecretArn") or "")) if outputs.get("databaseEndpoint") else None
-    return Stack(name, outputs["region"], outputs["bastionCluster"], outputs["bastionService"], targets,
-                 outputs.get("bastionImage") or None, outputs.get("bastionImageSource") or None,
-                 outputs.get("bastionImagePlatform") or "linux/arm64", str(outputs.get(Out.BASTION_MODE) or "parked"),
-                 database)
+    database = None
+    if outputs.get(Out.DATABASE_ENDPOINT):
+        database = DatabaseInfo(str(outputs[Out.DATABASE_ENDPOINT]), int(outputs.get(Out.DATABASE_PORT) or 5432),
+                                str(outputs.get(Out.DATABASE_NAME) or ""), str(outputs.get(Out.DATABASE_USER) or ""),
+                                str(outputs.get(Out.DATABASE_SECRET_ARN) or ""))
+    return Stack(name, outputs[Out.REGION], outputs[Out.BASTION_CLUSTER], outputs[Out.BASTION_SERVICE], targets,
+                 outputs.get(Out.BASTION_IMAGE) or None, outputs.get(Out.BASTION_IMAGE_SOURCE) or None,
+                 outputs.get(Out.BASTION_IMAGE_PLATFORM) or "linux/arm64",
+                 str(outputs.get(Out.BASTION_MODE) or "parked"), database)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import pulumi
 
 from airgap.naming import qualified_stack
-from program.contract import StackState
+from program.contract import Out, StackState
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class NetworkOffer:
     endpoint_services: tuple[str, ...]  # the endpoints that exist now (an asleep network has only the gateway)
     state: str
 
-    OUTPUTS = ("region", "vpcId", "vpcCidr", "subnetIdsByZone", "endpointGroupId", "s3PrefixListId",
-               "endpointServices", "state")
+    OUTPUTS = (Out.REGION, Out.VPC_ID, Out.VPC_CIDR, Out.SUBNET_IDS_BY_ZONE, Out.ENDPOINT_GROUP_ID,
+               Out.S3_PREFIX_LIST_ID, Out.ENDPOINT_SERVICES, Out.STATE)
 
     @classmethod
     def read(cls, stack: str, outputs: Mapping[str, Any]) -> NetworkOffer | list[str]:
@@ -51,29 +51,29 @@ class NetworkOffer:
         malformed = _malformed(outputs)
         if malformed:
             return malformed
-        return cls(stack, str(outputs["region"]), str(outputs["vpcId"]), str(outputs["vpcCidr"]),
-                   {str(k): str(v) for k, v in dict(outputs["subnetIdsByZone"]).items()},
-                   str(outputs["endpointGroupId"]), str(outputs["s3PrefixListId"]),
-                   tuple(str(s) for s in outputs["endpointServices"]), str(outputs["state"]))
+        return cls(stack, str(outputs[Out.REGION]), str(outputs[Out.VPC_ID]), str(outputs[Out.VPC_CIDR]),
+                   {str(k): str(v) for k, v in dict(outputs[Out.SUBNET_IDS_BY_ZONE]).items()},
+                   str(outputs[Out.ENDPOINT_GROUP_ID]), str(outputs[Out.S3_PREFIX_LIST_ID]),
+                   tuple(str(s) for s in outputs[Out.ENDPOINT_SERVICES]), str(outputs[Out.STATE]))
 
 
 def _malformed(outputs: Mapping[str, Any]) -> list[str]:
     """Each output not of the form a network stack writes, said as `<name> <what it should be>`."""
-    wrong = [f"{k} (a string)" for k in ("region", "vpcId", "vpcCidr", "endpointGroupId", "s3PrefixListId", "state")
-             if not isinstance(outputs[k], str)]
-    subnets, services, region = outputs["subnetIdsByZone"], outputs["endpointServices"], outputs["region"]
+    strings = (Out.REGION, Out.VPC_ID, Out.VPC_CIDR, Out.ENDPOINT_GROUP_ID, Out.S3_PREFIX_LIST_ID, Out.STATE)
+    wrong = [f"{k} (a string)" for k in strings if not isinstance(outputs[k], str)]
+    subnets, services, region = outputs[Out.SUBNET_IDS_BY_ZONE], outputs[Out.ENDPOINT_SERVICES], outputs[Out.REGION]
     try:
-        ipaddress.IPv4Network(str(outputs["vpcCidr"]))
+        ipaddress.IPv4Network(str(outputs[Out.VPC_CIDR]))
     except ValueError:
-        wrong.append("vpcCidr (a CIDR block such as 10.41.0.0/16)")
+        wrong.append(f"{Out.VPC_CIDR} (a CIDR block such as 10.41.0.0/16)")
     if not (isinstance(subnets, Mapping) and subnets and all(
             isinstance(z, str) and isinstance(i, str) for z, i in subnets.items())):
-        wrong.append(f"subnetIdsByZone (a map of this region's zones to subnet ids, e.g. {{\"{region}a\": "
+        wrong.append(f"{Out.SUBNET_IDS_BY_ZONE} (a map of this region's zones to subnet ids, e.g. {{\"{region}a\": "
                      '"subnet-..."})')
     if not (isinstance(services, list) and all(isinstance(n, str) for n in services)):
-        wrong.append('endpointServices (a list of service names, e.g. ["ssm", "s3"])')
-    if outputs["state"] not in {s.value for s in StackState}:
-        wrong.append(f"state (one of {', '.join(s.value for s in StackState)})")
+        wrong.append(f'{Out.ENDPOINT_SERVICES} (a list of service names, e.g. ["ssm", "s3"])')
+    if outputs[Out.STATE] not in {s.value for s in StackState}:
+        wrong.append(f"{Out.STATE} (one of {', '.join(s.value for s in StackState)})")
     return [f"{w} is not as a network stack writes it" for w in wrong]
 
 

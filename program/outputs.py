@@ -29,19 +29,19 @@ def export_state(settings: Settings) -> None:
 def export_network(settings: Settings, network: PrivateNetwork, endpoints: VpcEndpoints,
                    flow_logs: VpcFlowLogs | None) -> None:
     pulumi.export(Out.VPC_ID, network.vpc.id)
-    pulumi.export("vpcCidr", str(settings.vpc_cidr))
-    pulumi.export("subnetIds", network.subnet_ids)
-    pulumi.export("subnetIdsByZone", network.subnet_ids_by_zone)
-    pulumi.export("endpointGroupId", endpoints.connections.group.id)
+    pulumi.export(Out.VPC_CIDR, str(settings.vpc_cidr))
+    pulumi.export(Out.SUBNET_IDS, network.subnet_ids)
+    pulumi.export(Out.SUBNET_IDS_BY_ZONE, network.subnet_ids_by_zone)
+    pulumi.export(Out.ENDPOINT_GROUP_ID, endpoints.connections.group.id)
     if endpoints.s3_prefix_list is not None:
-        pulumi.export("s3PrefixListId", endpoints.s3_prefix_list.prefix_list_id)
+        pulumi.export(Out.S3_PREFIX_LIST_ID, endpoints.s3_prefix_list.prefix_list_id)
     # The endpoints that exist now: a workload stack checks its needs against this (asleep: only the gateway).
     pulumi.export(Out.ENDPOINT_SERVICES, list(settings.endpoints_present))
     if flow_logs is not None:
-        pulumi.export("flowLogBucket", flow_logs.bucket.id)
+        pulumi.export(Out.FLOW_LOG_BUCKET, flow_logs.bucket.id)
     buckets = allowed_buckets(settings.region, settings.needs.buckets, settings.sections["network"].s3_buckets)
-    pulumi.export("s3BucketsReachable", [b.name for b in buckets])
-    pulumi.export("endpointDnsNames", endpoints.dns_names)
+    pulumi.export(Out.S3_BUCKETS_REACHABLE, [b.name for b in buckets])
+    pulumi.export(Out.ENDPOINT_DNS_NAMES, endpoints.dns_names)
 
 
 def export_workloads(settings: Settings, built: Built) -> None:

@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "policy"))
 
 from fake_ops import fake  # noqa: E402, F401 - the fake `pulumi` CLI, a fixture for the ops tests
+from ops_world import aws_env, ecs, moto_eni_fix, tools  # noqa: E402, F401 - moto's ECS for the ops tests
 
 from offline.harness import MODES, Capture, capture  # noqa: E402
 

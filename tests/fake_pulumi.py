@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import fcntl
+import functools
 import json
 import os
 import queue
@@ -46,14 +47,15 @@ def _interfaces(needs: Any, but: tuple[str, ...] = ()) -> list[str]:
             if s.kind == "Interface" and n in needs.endpoints and n not in but]
 
 
+@functools.cache
 def _workload_endpoints() -> tuple[list[str], list[str]]:
+    """(the host's, the bastion's extra) interface endpoints; asked only by `up`, so other commands start fast."""
     from airgap import FargateBastion, SsmHost
 
     host = _interfaces(SsmHost.needs())
     return host, _interfaces(FargateBastion.needs(), but=tuple(host))
 
 
-HOST_ENDPOINTS, BASTION_ENDPOINTS = _workload_endpoints()
 MOVE = "AIRGAP_MOVE_TO"
 LOCKED = ("error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or "
           "delete the lock file with `pulumi cancel`.\n  file:///backend/.pulumi/locks/{stack}/1.json: created by "
@@ -88,8 +90,8 @@ def wanted_world(config: dict[str, str], state: str) -> dict[str, Any]:
     asleep = state == "asleep"
     bastion = config.get("airgap:bastion", "parked")
     role = config.get("airgap:role", "all")
-    endpoints = [] if asleep or role == "workloads" else \
-        HOST_ENDPOINTS + (BASTION_ENDPOINTS if bastion != "off" else [])
+    host, bastion_extra = _workload_endpoints()
+    endpoints = [] if asleep or role == "workloads" else host + (bastion_extra if bastion != "off" else [])
     if role == "network":
         return {"endpoints": endpoints, "host": None, "bastion": None}
     return {"endpoints": endpoints, "host": "stopped" if asleep else "running",

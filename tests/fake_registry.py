@@ -42,6 +42,8 @@ class FakeRegistry:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     storage_authorization: list[str | None] = field(default_factory=list)
     corrupt: set[str] = field(default_factory=set)
+    busy: int = 0  # the next `busy` reads answer 503 Service Unavailable, as a registry under load does
+    busy_answers: int = 0
     port: int = 0
 
     def add_image(self, repository: str, tag: str, layer_sizes: dict[str, list[int]]) -> dict[str, Platform]:
@@ -94,6 +96,11 @@ class FakeRegistry:
                     f'Bearer realm="http://127.0.0.1:{registry.port}/token/",service="fake.registry",scope="aws"')})
 
             def do_GET(self) -> None:
+                if registry.busy > 0:
+                    registry.busy -= 1
+                    registry.busy_answers += 1
+                    self._send(503, b'{"errors":[{"code":"UNAVAILABLE"}]}')
+                    return
                 url = urlparse(self.path)
                 parts = url.path.strip("/").split("/")
                 if url.path == "/token/":

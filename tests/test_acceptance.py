@@ -21,6 +21,8 @@ from ops.acceptance import (
     split_acceptance,
 )
 
+pytestmark = pytest.mark.cli
+
 RUN = Run("0badcafe", "ap-northeast-1", 18080)
 OUTPUTS = {"ssmHostInstanceId": "i-0123", "bastionCluster": "airgap-acc-0badcafe-bastion",
            "bastionService": "airgap-acc-0badcafe-bastion", "vpcId": "vpc-0123",

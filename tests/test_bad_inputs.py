@@ -19,6 +19,8 @@ from offline.stack_files import load_yaml
 from ops import __main__ as ops_cli
 from program.config import ConfigError
 
+pytestmark = pytest.mark.program
+
 
 def by(where: str) -> list[Bad]:
     return [b for b in BAD_INPUTS if b.where == where]

@@ -189,6 +189,7 @@ def test_endpoints_follow_the_workloads_unless_overridden(raw: dict, endpoints: 
     assert parsed(**raw).endpoints == endpoints
 
 
+@pytest.mark.program
 def test_a_misspelt_key_is_reported_and_nothing_is_registered() -> None:
     sink: list[Registration] = []
     with pytest.raises(ConfigError) as err:

@@ -12,6 +12,8 @@ from airgap.connections import Port, check_description
 from offline import graph
 from offline.harness import Capture
 
+pytestmark = pytest.mark.program
+
 PAIR = '''
 import pulumi
 from airgap.connections import Connections, Port, security_group

@@ -10,6 +10,8 @@ from offline.guard_run import analyze
 
 from guard.prices import HOURS_PER_MONTH, PRICES, SOURCES, prices_for  # isort: skip
 
+pytestmark = pytest.mark.program
+
 TOKYO = PRICES["ap-northeast-1"]
 
 

@@ -13,6 +13,8 @@ from offline.guard_run import analyze
 from offline.harness import Capture, Registration, capture
 from program.config import ConfigError
 
+pytestmark = pytest.mark.program
+
 PORT = 5432
 
 

@@ -19,6 +19,8 @@ from offline import aws_model
 from offline.harness import capture
 from offline.stack_files import stacks
 
+pytestmark = pytest.mark.program
+
 POLICY = json.loads((ROOT / "iam" / "deployer-policy.json").read_text())
 EC2_TAGS = ["ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeTags"]
 # What the provider calls for each resource type airgap creates (create, read/refresh, update, delete).

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import ROOT, captured
 
 from offline import diagram, graph
+
+pytestmark = pytest.mark.program
 
 
 def test_every_allowed_flow_is_an_arrow_with_its_port() -> None:

@@ -12,6 +12,8 @@ from conftest import run_program
 from offline import graph
 from offline.harness import UNKNOWN, Capture
 
+pytestmark = pytest.mark.program
+
 TABLE = "aws:ec2/routeTable:RouteTable"
 SUBNET = "aws:ec2/subnet:Subnet"
 

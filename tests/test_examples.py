@@ -12,6 +12,8 @@ from offline import graph
 from offline.guard_run import analyze
 from offline.harness import MODES, Capture, capture
 
+pytestmark = pytest.mark.program
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXISTING = {"airgap-existing-vpc:endpointGroupId": "sg-0123456789abcdef0",
             "airgap-existing-vpc:s3PrefixListId": "pl-61a54008"}

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from airgap.naming import BOOT_STATUS, SHARE_MOUNT_POINT
 from airgap.session_preferences import SESSION_USER
-from airgap.ssm_host import BOOT_STATUS, MOUNT_POINT, boot_script
+from airgap.ssm_host import boot_script
 from offline.harness import Capture
 
 FAKES = {
@@ -59,7 +60,7 @@ class Boot:
         self.paths["FSTAB"].parent.mkdir(parents=True)
         self.paths["FSTAB"].write_text("UUID=root / xfs defaults 0 0\n")
         script = boot_script("fs-0123", "fsap-0456", memory_gib) if share else boot_script(None, None, memory_gib)
-        for var, real in (("STATUS", BOOT_STATUS), ("FSTAB", "/etc/fstab"), ("SHARE", MOUNT_POINT),
+        for var, real in (("STATUS", BOOT_STATUS), ("FSTAB", "/etc/fstab"), ("SHARE", SHARE_MOUNT_POINT),
                           ("SWAPFILE", "/swapfile"), ("CONSOLE", "/dev/console")):
             assert f"\n{var}={real}\n" in script, var
             script = script.replace(f"\n{var}={real}\n", f"\n{var}={self.paths[var]}\n")

@@ -22,6 +22,8 @@ from programs import (
 from offline.guard_run import Report, analyze
 from offline.harness import MODES
 
+pytestmark = pytest.mark.program
+
 FOREIGN = "foreign"  # the project these programs belong to: not airgap's, so not private-only unless configured
 
 

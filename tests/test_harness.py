@@ -12,6 +12,8 @@ from offline import aws_model, plan
 from offline.harness import READ_STACK_OUTPUTS, UNKNOWN, Capture
 from offline.stack_files import stacks
 
+pytestmark = pytest.mark.program
+
 
 def test_preview_mode_has_every_aws_assigned_value_unknown(cap) -> None:
     preview = cap("dev", "preview")

@@ -7,6 +7,8 @@ import pytest
 from offline import graph
 from offline.harness import Capture
 
+pytestmark = pytest.mark.program
+
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
 TABLE = "aws:ec2/routeTable:RouteTable"

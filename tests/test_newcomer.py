@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from offline import bench, diagram, plan
+from offline import bench, diagram, plan, plan_args
 from offline.guard_run import analyze
 from offline.harness import capture
 from offline.stack_files import StackFileError
+
+pytestmark = pytest.mark.program
 
 # An airgap network with every way out added by hand. The hand-made resources are not airgap's, so the stack says it
 # is private-only in the pack's config (the posture is declared, never inferred from the resources).
@@ -83,8 +85,8 @@ def test_a_stack_file_that_is_a_directory_or_a_missing_project_file_is_one_line(
 
 def test_imported_esc_environments_are_said_not_ignored(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.team.yaml").write_text("environment:\n  - airgap/shared\nconfig: {}\n")
-    assert "imports Pulumi ESC environments" in str(plan._environment_note("team", tmp_path))
-    assert plan._environment_note("dev", ROOT) is None
+    assert "imports Pulumi ESC environments" in str(plan_args.environment_note("team", tmp_path))
+    assert plan_args.environment_note("dev", ROOT) is None
 
 
 @pytest.mark.parametrize("argv", [["--sizes", "0"], ["--sizes", "1,-1"], ["--sizes", "ten"], ["--runs", "0"],
@@ -158,8 +160,9 @@ def test_a_workload_stack_reports_no_one_sided_flow_its_table_marks_fine() -> No
     from offline import graph
 
     app = capture("app", "preview")
-    assert graph.one_sided(app) == []
-    assert any(line.endswith("n/a") and "prefix list of s3 of net" in line for line in plan.flow_table(app))
+    analysis = graph.Analysis(app)
+    assert analysis.one_sided == []
+    assert any(line.endswith("n/a") and "prefix list of s3 of net" in line for line in plan.flow_table(app, analysis))
 
 
 def test_the_three_ways_table_has_the_plans_figures() -> None:

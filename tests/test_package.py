@@ -15,6 +15,8 @@ import airgap
 from offline import graph
 from offline.harness import Registration, capture
 
+pytestmark = pytest.mark.program
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "components"
 

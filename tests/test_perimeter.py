@@ -21,6 +21,8 @@ from ops.audit import PastSession, history, table, where_logged
 from ops.aws import refused
 from ops.leases import Targets
 
+pytestmark = pytest.mark.program
+
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"
 ARN = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:{{}}"
 # Session Manager tags each session with who started it: aws:userid (an IAM user's id; role-id:session for a role).

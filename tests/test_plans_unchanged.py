@@ -12,6 +12,8 @@ from conftest import ROOT
 
 from offline.snapshot import VARIANTS, fingerprint
 
+pytestmark = pytest.mark.program
+
 BEFORE = json.loads((ROOT / "tests" / "fixtures" / "plans.json").read_text())
 
 

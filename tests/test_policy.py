@@ -35,6 +35,8 @@ from offline.stack_files import stacks
 from guard import POLICIES  # isort: skip
 from guard.types import ENDPOINT, SG  # isort: skip
 
+pytestmark = pytest.mark.program
+
 
 def run(cap: Capture, config: dict | None = None) -> Report:
     report = analyze(cap, config)

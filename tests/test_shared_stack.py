@@ -24,6 +24,8 @@ from ops import stack_control
 from ops.__main__ import main
 from ops.on_demand import hold
 
+pytestmark = pytest.mark.cli
+
 
 def test_two_operators_sessions_the_second_to_end_puts_the_stack_to_sleep(fake: Fake) -> None:
     """Alice wakes the asleep stack and connects; Bob finds it awake for sessions, connects, and leaves first: the

@@ -13,6 +13,8 @@ from offline.guard_run import analyze
 from offline.harness import Registration, capture
 from program.config import ConfigError
 
+pytestmark = pytest.mark.program
+
 
 def interfaces(run: object) -> list[Registration]:
     return [r for r in run.of_type(ENDPOINT) if r.inputs.get("vpcEndpointType") == "Interface"]  # type: ignore[attr-defined]

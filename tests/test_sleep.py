@@ -17,6 +17,8 @@ from offline.harness import Capture
 from guard.prices import PRICES  # isort: skip
 from guard.types import ENDPOINT, INSTANCE_STATE  # isort: skip
 
+pytestmark = pytest.mark.program
+
 SERVICE = "aws:ecs/service:Service"
 INTERFACE = "Interface"
 

@@ -18,6 +18,8 @@ from program.lookups import NetworkOffer
 
 from guard.types import ENDPOINT, INGRESS, SG, STACK_REFERENCE, VPC  # isort: skip
 
+pytestmark = pytest.mark.program
+
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 NETWORK_TYPES = {VPC, ENDPOINT, "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable", "aws:ec2/flowLog:FlowLog"}
 WORKLOAD_TYPES = {"aws:ec2/instance:Instance", "aws:ecs/service:Service", "aws:efs/fileSystem:FileSystem"}

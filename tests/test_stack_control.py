@@ -30,6 +30,8 @@ from ops.host import host_session
 from ops.on_demand import hold
 from program.contract import StackState
 
+pytestmark = pytest.mark.cli
+
 
 def test_wake_and_sleep_are_pulumi_ups_that_carry_the_move_and_write_no_config(fake: Fake,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,8 @@ import pytest
 from offline.harness import capture
 from offline.upgrade import recorded, upgrade_of
 
+pytestmark = pytest.mark.program
+
 SG = "aws:ec2/securityGroup:SecurityGroup"
 ADDED_IN_0_4 = {"sessions", "sessions-host", "operators", "endpoints-kms"}
 RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",

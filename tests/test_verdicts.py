@@ -8,6 +8,8 @@ import functools
 import pytest
 import verdicts
 
+pytestmark = pytest.mark.program
+
 
 @functools.cache
 def _recorded() -> dict:

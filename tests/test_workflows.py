@@ -13,6 +13,8 @@ from conftest import ROOT
 
 from offline.stack_files import load_yaml
 
+pytestmark = pytest.mark.cli
+
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 

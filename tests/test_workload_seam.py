@@ -25,6 +25,8 @@ from program.config import ConfigError
 from program.keys import Key, Problems, Values
 from program.sections import Built, Context
 
+pytestmark = pytest.mark.program
+
 
 class MetricsHost(pulumi.ComponentResource):
     """The component: a host of its own that serves a metrics port to the bastion and calls STS."""

@@ -13,6 +13,8 @@ import pytest
 from offline import graph
 from offline.harness import UNKNOWN, Capture
 
+pytestmark = pytest.mark.program
+
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 ROLE = "aws:iam/role:Role"

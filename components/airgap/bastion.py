@@ -36,11 +36,10 @@ from airgap.connections import Connections, Port
 from airgap.endpoints import EndpointAccess
 from airgap.iam import role_policy, service_role, statement
 from airgap.image_reference import EcrImage, Reference
-from airgap.naming import ChildNames, PhysicalNames, check_component_name
+from airgap.naming import BASTION_CONTAINER, ChildNames, PhysicalNames, check_component_name
 from airgap.where import PARTITION, Where, where
 from airgap.workload import ForwardTarget, Needs, Workload, buckets_of
 
-CONTAINER = "bastion"
 # Amazon Linux from ECR Public: multi-arch, and anonymous pulls need no credentials to copy it.
 DEFAULT_IMAGE_SOURCE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
 # The platform the copied image is taken for: Graviton Fargate costs less, and Amazon Linux is multi-arch.
@@ -256,23 +255,21 @@ class FargateBastion(pulumi.ComponentResource):
     @staticmethod
     def _container(image: str, log_group: str, region: str) -> dict:
         return {
-            "name": CONTAINER,
+            "name": BASTION_CONTAINER,
             "image": image,
             "essential": True,
             # Nothing to serve: the task exists to host exec sessions and port forwarding.
             "command": ["sleep", "infinity"],
             # An init process reaps the session processes the SSM agent starts (AWS's ECS Exec guidance).
             "linuxParameters": {"initProcessEnabled": True},
-            # Only values that differ from ECS's defaults. The provider compares container definitions after
-            # normalising a few defaults only (essential, hostPort, ordering: terraform-provider-aws
-            # internal/service/ecs/task_definition_equivalency.go); an explicit `"privileged": false` or
-            # `"readonlyRootFilesystem": false` that ECS leaves out of its answer would replace the task definition
-            # on every `pulumi up`. Left unset: not privileged, and a writable root file system, which ECS Exec's
-            # agent needs.
+            # Only values that differ from ECS's defaults: an explicit false that ECS leaves out of its answer
+            # replaces the task definition on every `pulumi up` (terraform-provider-aws task_definition_equivalency.go).
+            # Unset: not privileged, and the writable root file system ECS Exec's agent needs.
             "logConfiguration": {
                 "logDriver": "awslogs",
                 # The group is created by the stack (with retention); awslogs-create-group would make one without.
-                "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": CONTAINER},
+                "options": {"awslogs-group": log_group, "awslogs-region": region,
+                            "awslogs-stream-prefix": BASTION_CONTAINER},
             },
         }
 
@@ -338,7 +335,7 @@ def session_commands(cluster: str, service: str, region: str) -> dict[str, str]:
     task = (f"aws ecs list-tasks --region {region} --cluster {cluster} --service-name {service} "
             "--desired-status RUNNING --query 'taskArns[0]' --output text")
     runtime = (f"aws ecs describe-tasks --region {region} --cluster {cluster} --tasks <taskArn> "
-               f"--query \"tasks[0].containers[?name=='{CONTAINER}'].runtimeId | [0]\" --output text")
+               f"--query \"tasks[0].containers[?name=='{BASTION_CONTAINER}'].runtimeId | [0]\" --output text")
     forward = (f"aws ssm start-session --region {region} --target ecs:{cluster}_<taskId>_<runtimeId> "
                "--document-name AWS-StartPortForwardingSessionToRemoteHost "
                "--parameters '{\"host\":[\"<hostIp>\"],\"portNumber\":[\"<port>\"],\"localPortNumber\":[\"<port>\"]}'")

@@ -115,12 +115,9 @@ class VpcFlowLogs(pulumi.ComponentResource):
             destination_options=aws.ec2.FlowLogDestinationOptionsArgs(
                 file_format="plain-text", hive_compatible_partitions=False, per_hour_partition=False),
             tags={"Name": physical.name(name)},
-            # AWS attaches its delivery statement when the flow log is created unless the bucket policy already
-            # has it: the VPC User Guide says it "overwrites any existing policy", the CloudWatch Logs User Guide
-            # ("Logs sent to Amazon S3") that a missing statement is appended. Ours is AWS's statement word for
-            # word (the s3:x-amz-acl condition included, as AWS writes it even for buckets with ACLs disabled) and
-            # is in place first; the live acceptance test checks that records arrive and that DenyWithoutTls is
-            # still there afterwards.
+            # The bucket policy (AWS's delivery statement as AWS writes it) is in place first, so AWS has nothing
+            # to append or overwrite (CloudWatch Logs User Guide, "Logs sent to Amazon S3"); the live acceptance
+            # test checks records arrive and DenyWithoutTls survives.
             opts=names.opts(self, was="vpc", depends_on=[policy]),
         )
         self.register_outputs({"bucket": self.bucket.id, "flowLogId": self.flow_log.id})

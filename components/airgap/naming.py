@@ -27,6 +27,11 @@ NAME_RULE = "lowercase letters and digits, words joined by single '-' or '_' (e.
 # (the tightest is a KMS alias or a cluster name, 256 and 255 characters).
 MAX_PREFIX = 40
 
+# Names inside the workloads that ops and the operator policy also use.
+BASTION_CONTAINER = "bastion"
+BOOT_STATUS = "/var/lib/airgap/first-boot"  # the host's first boot writes "ok" or "failed: <step>" here
+SHARE_MOUNT_POINT = "/mnt/share"
+
 
 def name_problem(what: str, value: str) -> str | None:
     """Why `value` cannot be part of AWS names, or None."""

@@ -27,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from airgap.iam import statement
-from airgap.naming import STACK_TAG, ChildNames, PhysicalNames, check_component_name
+from airgap.naming import BASTION_CONTAINER, STACK_TAG, ChildNames, PhysicalNames, check_component_name
 from airgap.where import PARTITION, where
 
 # The AWS-owned Session document the ops tools use besides the stack's shell document.
@@ -111,7 +111,7 @@ def operator_policy(args: OperatorAccessArgs, stack: str, region: str, account: 
         statements += [
             statement("ExecIntoTheBastionOnly", ["ecs:ExecuteCommand"], [arn.format("ecs", f"cluster/{cluster}"),
                                                                          *tasks],
-                      Condition={"StringEquals": {"ecs:container-name": "bastion"}}),
+                      Condition={"StringEquals": {"ecs:container-name": BASTION_CONTAINER}}),
             statement("FindParkAndUnparkTheBastion", ["ecs:DescribeServices", "ecs:UpdateService", "ecs:ListTasks",
                                                       "ecs:DescribeTasks"],
                       [arn.format("ecs", f"service/{cluster}/{args.bastion_service}"),

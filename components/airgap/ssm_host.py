@@ -18,11 +18,9 @@ from airgap.endpoint_policies import AWS_BUCKETS, SSM_AGENT_BUCKETS
 from airgap.endpoints import EndpointAccess
 from airgap.file_share import FileShare
 from airgap.iam import managed_policy, role_policy, service_role, statement
-from airgap.naming import STACK_TAG, ChildNames, PhysicalNames, check_component_name
+from airgap.naming import BOOT_STATUS, SHARE_MOUNT_POINT, STACK_TAG, ChildNames, PhysicalNames, check_component_name
 from airgap.where import where
 from airgap.workload import ForwardTarget, Needs, buckets_of
-
-MOUNT_POINT = "/mnt/share"
 
 
 @dataclass(frozen=True)
@@ -46,19 +44,15 @@ class SsmHostArgs:
     names: PhysicalNames | None = None
 
 
-# Where first boot reports, for an operator to read through Session Manager (`cat`) or `aws ssm send-command`.
-BOOT_STATUS = "/var/lib/airgap/first-boot"
 # Below this much memory, first boot adds swap before dnf: dnf next to the SSM agent on a 512 MiB instance is
 # OOM-killed (amazonlinux/amazon-linux-2023 #404; the Amazon Linux team's workaround there is swap).
 SWAP_BELOW_GIB = 2
 SWAP_MIB = 1024
 
 
-# cloud-init runs user data once per instance and marks it done before it runs it (cloudinit/helpers.py writes the
-# module's semaphore first), so a host stopped in the middle of its first boot — the stack put to sleep then;
-# InstanceState does not wait for user data — would never finish it. Run it on every boot instead (AWS Knowledge
-# Center, "execute-user-data-ec2": `cloud_final_modules: [scripts-user, always]`); the script ends at once after
-# its first success.
+# cloud-init marks user data done before running it (cloudinit/helpers.py), so a host put to sleep mid first boot
+# would never finish it: run it on every boot (AWS Knowledge Center "execute-user-data-ec2"); after its first
+# success the script ends at once.
 _EVERY_BOOT = """#cloud-config
 cloud_final_modules:
 - [scripts-user, always]
@@ -139,7 +133,7 @@ say "file share mounted at $SHARE"
 set -uo pipefail
 STATUS={BOOT_STATUS}
 FSTAB=/etc/fstab
-SHARE={MOUNT_POINT}
+SHARE={SHARE_MOUNT_POINT}
 SWAPFILE=/swapfile
 CONSOLE=/dev/console
 say() {{ echo "airgap-first-boot: $*" | tee -a "$CONSOLE" >&2; }}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pulumi_policy import PolicyResource
 
+from guard.contract import NetworkOut
 from guard.graph import StackGraph
 from guard.types import EGRESS, ENDPOINT, INGRESS, SG, STACK_REFERENCE
 from guard.values import UNKNOWN, get, plain, protocol_name
@@ -59,10 +60,10 @@ def referenced(graph: StackGraph) -> dict[str, str]:
         outputs = plain(get(ref.props, "outputs"))
         if not isinstance(outputs, dict):
             continue
-        if outputs.get("endpointGroupId"):
-            names[str(outputs["endpointGroupId"])] = f"endpoint-group of {ref.name}"
-        if outputs.get("s3PrefixListId"):
-            names[str(outputs["s3PrefixListId"])] = f"prefix list of s3 of {ref.name}"
+        if outputs.get(NetworkOut.ENDPOINT_GROUP_ID):
+            names[str(outputs[NetworkOut.ENDPOINT_GROUP_ID])] = f"endpoint-group of {ref.name}"
+        if outputs.get(NetworkOut.S3_PREFIX_LIST_ID):
+            names[str(outputs[NetworkOut.S3_PREFIX_LIST_ID])] = f"prefix list of s3 of {ref.name}"
     return names
 
 

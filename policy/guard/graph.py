@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pulumi_policy import PolicyResource
 
+from guard.contract import NetworkOut
 from guard.types import (
     ASSOCIATION,
     AWS_PROVIDER,
@@ -171,7 +172,7 @@ class StackGraph:
         if not self._offers:
             return None
         vpc_ids = {get(g.props, "vpcId") for g in self.groups_of(r)} - {None, UNKNOWN}
-        return next((outputs for outputs in self._offers if outputs.get("vpcId") in vpc_ids), None)
+        return next((outputs for outputs in self._offers if outputs.get(NetworkOut.VPC_ID) in vpc_ids), None)
 
     def groups_of(self, r: PolicyResource) -> list[PolicyResource]:
         """The security groups a compute resource or endpoint is placed in."""

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from pulumi_policy import PolicyConfigSchema, PolicyResource, Severity, StackValidationArgs
 
+from guard.contract import ASLEEP, NetworkOut
 from guard.graph import StackGraph, endpoint_service, endpoint_type, label
 from guard.kit import PRIVATE_ONLY, config, stack_policy
 from guard.reach import Reach, is_s3_gateway
@@ -139,11 +140,12 @@ def required_endpoints(graph: StackGraph, args: StackValidationArgs) -> Violatio
             blind.append(label(consumer))  # never paired with another VPC's endpoints
             continue
         if offer and region is None:
-            region = offer.get("region")
-        offered = set(offer.get("endpointServices") or []) if offer and offer.get("region") == region else set()
+            region = offer.get(NetworkOut.REGION)
+        on_offer = offer is not None and offer.get(NetworkOut.REGION) == region
+        offered = set(offer.get(NetworkOut.ENDPOINT_SERVICES) or []) if offer and on_offer else set()
         # On a network stack that is asleep (its `state` output): its endpoints return when it wakes; nothing in
         # this program could give them now (the program reports "network asleep").
-        network_asleep = bool(offer) and offer.get("state") == "asleep"
+        network_asleep = bool(offer) and offer.get(NetworkOut.STATE) == ASLEEP
         if asleep(graph, consumer, graph.in_vpc_of(vpc, ENDPOINT), offered) or network_asleep \
                 or routes.routes_out(consumer):
             continue
@@ -216,8 +218,9 @@ def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Viola
             blind.append(label(consumer))
             continue
         endpoints = graph.in_vpc_of(vpc, ENDPOINT)
-        if offer and set(offer.get("endpointServices") or []) - {"s3"} and offer.get("endpointGroupId"):
-            yield from _shared_group_reachability(graph, consumer, groups, str(offer["endpointGroupId"]))
+        shared_group = offer.get(NetworkOut.ENDPOINT_GROUP_ID) if offer else None
+        if offer and set(offer.get(NetworkOut.ENDPOINT_SERVICES) or []) - {"s3"} and shared_group:
+            yield from _shared_group_reachability(graph, consumer, groups, str(shared_group))
         yield from _group_reachability(reach, consumer, groups,
                                        [e for e in endpoints if endpoint_type(e) == "Interface"])
         shared_s3 = str((offer or {}).get("s3PrefixListId") or "") if "s3" in ((offer or {}).get(

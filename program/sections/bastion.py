@@ -90,16 +90,16 @@ class BastionSection:
         if bastion is None:
             return
         pulumi.export(Out.BASTION_MODE, self.mode)
-        pulumi.export("bastionForwardPorts", list(self.forward_ports))
+        pulumi.export(Out.BASTION_FORWARD_PORTS, list(self.forward_ports))
         pulumi.export(Out.BASTION_CLUSTER, bastion.cluster.name)
         pulumi.export(Out.BASTION_SERVICE, bastion.service.name)
-        pulumi.export("bastionCommands", bastion.commands)
-        pulumi.export("bastionImage", bastion.image)
-        pulumi.export("bastionImagePlatform", bastion.image_platform)
+        pulumi.export(Out.BASTION_COMMANDS, bastion.commands)
+        pulumi.export(Out.BASTION_IMAGE, bastion.image)
+        pulumi.export(Out.BASTION_IMAGE_PLATFORM, bastion.image_platform)
         if bastion.image_source:
             # The task cannot pull from the internet: the image is copied in from outside, once (forward does too).
-            pulumi.export("bastionImageSource", bastion.image_source)
-            pulumi.export("bastionImageFill", f"python3 dev.py bastion image --stack {settings.stack}")
+            pulumi.export(Out.BASTION_IMAGE_SOURCE, bastion.image_source)
+            pulumi.export(Out.BASTION_IMAGE_FILL, f"python3 dev.py bastion image --stack {settings.stack}")
         # What the bastion's group may reach, for `dev.py bastion forward` to check --to/--port against.
         targets = [t for c in built.components.values() if isinstance(c, Workload) for t in c.forward_targets()]
         pulumi.export(Out.BASTION_TARGETS, [{"name": t.name, "address": t.address, "ports": list(t.ports)}
@@ -107,7 +107,7 @@ class BastionSection:
         host = next((t for t in targets if t.name == "ssm-host"), None)
         if host is not None:
             port = str(host.ports[0])
-            pulumi.export("bastionForwardToSsmHost", pulumi.Output.all(bastion.commands, host.address).apply(
+            pulumi.export(Out.BASTION_FORWARD_TO_SSM_HOST, pulumi.Output.all(bastion.commands, host.address).apply(
                 lambda v: v[0]["portForward"].replace("<hostIp>", v[1]).replace("<port>", port)))
 
 

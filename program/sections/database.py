@@ -11,6 +11,7 @@ import pulumi
 
 from airgap.database import DEFAULT_ENGINE_VERSION, Database, DatabaseArgs, engine_version_problem
 from airgap.workload import Needs
+from program.contract import Out
 from program.keys import Key, Problems, Values
 from program.sections import Built, Context
 
@@ -61,12 +62,12 @@ class DatabaseSection:
         database = built.components.get(NAME)
         if database is None:
             return
-        pulumi.export("databaseEndpoint", database.cluster.endpoint)
-        pulumi.export("databasePort", 5432)
-        pulumi.export("databaseName", self.database_name)
-        pulumi.export("databaseUser", self.user)
-        pulumi.export("databaseSecretArn", database.secret_arn)
-        pulumi.export("databaseIdentifier", database.identifier)
+        pulumi.export(Out.DATABASE_ENDPOINT, database.cluster.endpoint)
+        pulumi.export(Out.DATABASE_PORT, 5432)
+        pulumi.export(Out.DATABASE_NAME, self.database_name)
+        pulumi.export(Out.DATABASE_USER, self.user)
+        pulumi.export(Out.DATABASE_SECRET_ARN, database.secret_arn)
+        pulumi.export(Out.DATABASE_IDENTIFIER, database.identifier)
 
 
 def parse(v: Values, ctx: Context, p: Problems) -> DatabaseSection:

@@ -9,6 +9,7 @@ import pulumi
 
 from airgap.file_share import FileShare, FileShareArgs
 from airgap.workload import Needs
+from program.contract import Out
 from program.keys import Key, Problems, Values
 from program.sections import Built, Context
 
@@ -35,8 +36,8 @@ class FileShareSection:
     def export(self, settings: Any, built: Built) -> None:
         share = built.components.get(NAME)
         if share is not None:
-            pulumi.export("fileShareId", share.file_system.id)
-            pulumi.export("fileShareArn", share.file_system.arn)
+            pulumi.export(Out.FILE_SHARE_ID, share.file_system.id)
+            pulumi.export(Out.FILE_SHARE_ARN, share.file_system.arn)
 
 
 def parse(v: Values, ctx: Context, p: Problems) -> FileShareSection:

@@ -10,6 +10,7 @@ import pulumi
 from airgap.catalog import INSTANCE_TYPES
 from airgap.ssm_host import SsmHost, SsmHostArgs
 from airgap.workload import Needs
+from program.contract import Out
 from program.keys import Key, Problems, Values
 from program.sections import Built, Context
 
@@ -47,15 +48,15 @@ class SsmHostSection:
         if host is None:
             return
         region = settings.region
-        pulumi.export("ssmHostInstanceId", host.instance.id)
-        pulumi.export("ssmHostPrivateIp", host.instance.private_ip)
+        pulumi.export(Out.SSM_HOST_INSTANCE_ID, host.instance.id)
+        pulumi.export(Out.SSM_HOST_PRIVATE_IP, host.instance.private_ip)
         # A shell under the stack's preferences: the operator policy allows no other shell document.
         sessions = built.components.get("sessions")
         document = f" --document-name {sessions.document_name}" if sessions is not None else ""
-        pulumi.export("ssmHostSession", host.instance.id.apply(
+        pulumi.export(Out.SSM_HOST_SESSION, host.instance.id.apply(
             lambda i: f"aws ssm start-session --region {region} --target {i}{document}"))
         # First boot reports each step on the console and ends with "done" or "FAILED: <step>".
-        pulumi.export("ssmHostBootLog", host.instance.id.apply(
+        pulumi.export(Out.SSM_HOST_BOOT_LOG, host.instance.id.apply(
             lambda i: f"aws ec2 get-console-output --region {region} --instance-id {i} --latest --output text"
                       " | grep airgap-first-boot"))
 
