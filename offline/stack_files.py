@@ -115,6 +115,12 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
             values.pop(full, None)
         else:
             values[full] = value
+    # A secret reaches the program decrypted by the CLI; offline there is no key to decrypt it with.
+    secrets = [f"{stack_file.name}: {k} is a secret (`secure:`), which only the Pulumi CLI can decrypt: to plan "
+               f"offline, give its value for this plan with --set {k.removeprefix(name + ':')}=<value>"
+               for k, v in values.items() if isinstance(v, dict) and set(v) == {"secure"}]
+    if secrets:
+        raise StackFileError(secrets)
     return {k: _engine_string(v) for k, v in values.items()}
 
 

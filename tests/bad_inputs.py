@@ -201,6 +201,9 @@ BAD_INPUTS: list[Bad] = [
         "config key 'bastion' has no namespace"),
     Bad("stack-file", "key twice", "config:\n  aws:region: ap-northeast-1\n  airgap:bastion: on\n"
         "  airgap:bastion: off\n", "appears twice (lines 3 and 4)"),
+    Bad("stack-file", "a secret", "config:\n  aws:region: ap-northeast-1\n  airgap:bastionImageSource:\n"
+        "    secure: v1:abc:def\n", "airgap:bastionImageSource is a secret (`secure:`), which only the Pulumi CLI can "
+        "decrypt: to plan offline, give its value for this plan with --set bastionImageSource=<value>"),
     Bad("stack-file", "unknown key", "config:\n  aws:region: ap-northeast-1\n  airgap:bastoin: off\n",
         'did you mean "airgap:bastion"?'),
     # --- the plan's command line ---
@@ -221,6 +224,20 @@ BAD_INPUTS: list[Bad] = [
     Bad("plan", "--network-outputs", "--stack app --network-outputs README.md", "expected the JSON `pulumi stack "
         "output --json --stack net` prints"),
     Bad("plan", "--network-outputs", "--stack app --network-outputs nosuch.json", "expected the JSON"),
+    # The network stack's real outputs with one value as no network stack writes it (tests/test_bad_inputs.py).
+    Bad("plan", "--network-outputs", "--stack app --network-outputs {net:subnetIdsByZone=[subnet-1]}",
+        "subnetIdsByZone (a map of this region's zones to subnet ids"),
+    Bad("plan", "--network-outputs", "--stack app --network-outputs {net:subnetIdsByZone={}}",
+        "subnetIdsByZone (a map of this region's zones to subnet ids"),
+    Bad("plan", "--network-outputs", "--stack app --network-outputs {net:vpcCidr=10.40.0.0/33}",
+        "vpcCidr (a CIDR block such as 10.41.0.0/16) is not as a network stack writes it"),
+    Bad("plan", "--network-outputs", "--stack app --network-outputs {net:endpointServices=ssm}",
+        "endpointServices (a list of service names"),
+    Bad("plan", "--network-outputs", "--stack app --network-outputs {net:state=sleeping}",
+        "state (one of awake, asleep, awake-on-demand)"),
+    Bad("plan", "--network-outputs", "--stack app --network-outputs "
+        "'{net:subnetIdsByZone={us-east-1a: subnet-1, us-east-1c: subnet-2}}'",
+        "expected a network whose subnets are in ap-northeast-1 (its subnetIdsByZone names us-east-1a, us-east-1c)"),
     # --- the operator's command line ---
     Bad("ops", "--port", "forward --port 70000", "70000 is not a port number (1-65535)"),
     Bad("ops", "--port", "forward --port ssh", "'ssh' is not a port number"),

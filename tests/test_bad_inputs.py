@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from bad_inputs import BAD_INPUTS, Bad
-from conftest import ROOT
+from conftest import ROOT, captured
 
 from offline import plan
 from offline.harness import Registration, capture
@@ -76,11 +76,21 @@ def _saved_outputs(tmp_path: Path) -> dict[str, str]:
     return paths
 
 
+def _network_outputs(change: str, tmp_path: Path) -> str:
+    """The net stack's outputs as its plan exports them, with `key=<YAML value>` changed, saved as a file."""
+    key, value = change.split("=", 1)
+    path = tmp_path / "net-outputs.json"
+    path.write_text(json.dumps({**captured("net", "update").exports, key: load_yaml(value)}))
+    return str(path)
+
+
 @pytest.mark.parametrize("bad", by("plan") + by("ops"), ids=lambda b: b.id)
 def test_a_bad_command_line_is_one_clear_error_and_exit_2(bad: Bad, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    argv = shlex.split(bad.value.format(**_saved_outputs(tmp_path)))
+    argv = [_network_outputs(a[5:-1], tmp_path) if a.startswith("{net:") else a
+            for a in shlex.split(bad.value.format(**_saved_outputs(tmp_path)) if "{net:" not in bad.value
+                                 else bad.value)]
     main = plan.main if bad.where == "plan" else ops_cli.main
     if bad.where == "plan" and "--diagram-dir" not in argv:
         argv += ["--diagram-dir", str(tmp_path)]

@@ -72,6 +72,20 @@ def test_pulumi_yaml_declares_exactly_the_keys_the_sections_declare() -> None:
         assert declared[key]["description"].strip(), key
 
 
+def test_the_readmes_configuration_table_lists_every_key_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| key | default | meaning |"):].split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        keys, defaults = line.split(" | ")[:2]
+        for key, default in zip(keys.strip("| ").split(" / "), defaults.split(" / "), strict=True):
+            rows[key.strip("`")] = default.split(" (")[0].strip("`")
+    assert set(rows) - {"aws:region"} == set(KEYS), "a key missing from (or stale in) README's Configuration table"
+    for key, spec in KEYS.items():
+        shown = yaml.safe_load(rows[key])
+        assert spec.default in (shown, str(shown)), f"README's default for {key}: {rows[key]}, not {spec.default!r}"
+
+
 def test_defaults_alone_make_a_valid_two_az_environment() -> None:
     settings = parsed()
     assert settings.availability_zones == ("ap-northeast-1a", "ap-northeast-1c")

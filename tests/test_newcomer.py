@@ -194,3 +194,18 @@ def test_every_resource_type_the_pack_judges_is_modelled_offline() -> None:
         inputs = {"instanceId": "i-0123", "name": "thing"}  # what types named by their inputs take their id from
         id_, _ = aws_model.resource_state(token, "thing", f"urn::{token}::thing", inputs, "ap-northeast-1", False)
         assert id_, token
+
+
+@pytest.mark.parametrize("sets", [
+    ["bastion=off", "database=false", "endpoints=[ssm, ssmmessages, logs, kms, s3]"],
+    ["ssmHost=false", "fileShare=false", "bastionForwardPorts=[]"],
+])
+def test_states_the_config_refuses_are_not_priced_not_a_crash(sets: list[str], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The cost table prices other states than the one planned; one the config cannot be put in is named, and the
+    plan of the valid config succeeds."""
+    argv = [a for s in sets for a in ("--set", s)]
+    assert plan.main([*argv, "--diagram-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Not priced: " in out and "expected" in out.split("Not priced: ", 1)[1]
+    assert "Traceback" not in out
