@@ -2,15 +2,16 @@
 
 The main run: a fresh stack up (timed), a second preview that changes nothing, first boot `ok`, the fence seen from
 inside (no route to the internet; a bucket outside the gateway policy refused), a file written to the share and read
-back through the tool's own `session` and through `forward`, the bastion parked again, flow logs delivered, a
+back through the tool's own `session` and through `forward`, PostgreSQL answering through `forward --to database`,
+the bastion parked again, flow logs delivered, a
 sleep → wake cycle (each timed, and "asleep" checked in AWS), destroy, task definitions deleted, and every leftover
 confirmed through its own service. The split run: a network stack, a workload stack on it, the nightly sleep of both,
 and the workload stack's preview passing while its network sleeps.
 
 Both need credentials, the Pulumi CLI, the AWS CLI and the Session Manager plugin, and cost money (`cost_per_run`):
 tests/test_acceptance_live.py runs them only when AIRGAP_LIVE=1. Everything they talk to is passed in (`Stack`,
-`Cloud`, `Tool`, `start_forward`, `fetch`), so the order of the steps and the clean-up on every failure are tested
-offline (tests/test_acceptance.py); ops/acceptance_aws.py is the real world.
+`Cloud`, `Tool`, `start_forward`, `fetch`, `probe`), so the order of the steps and the clean-up on every failure are
+tested offline (tests/test_acceptance.py); ops/acceptance_aws.py is the real world.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def config(run: Run) -> dict[str, str]:
     workloads = {"airgap:bastion": "parked", "airgap:bastionForwardPorts[0]": str(PORT)}
     if run.role == "app":
         return {**common, **workloads, "airgap:role": "workloads", "airgap:networkStack": run.part("net").stack}
-    return {**common, **workloads}
+    return {**common, **workloads, "airgap:database": "true"}
 
 
 class Stack(Protocol):
@@ -99,6 +100,7 @@ class Cloud(Protocol):
     def asleep_problems(self, outputs: Mapping[str, Any]) -> list[str]: ...
     def delete_task_definitions(self, run: Run) -> list[str]: ...
     def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]: ...
+    def delete_final_snapshot(self, name: str) -> list[str]: ...
 
 
 class Tool(Protocol):
@@ -215,6 +217,36 @@ def _through_forward(run: Run, outputs: Mapping[str, Any], cloud: Cloud,
     step("bastion parked")
 
 
+def _database_through_forward(run: Run, outputs: Mapping[str, Any], cloud: Cloud,
+                               start_forward: Callable[..., Forward], probe: Callable[[int], bytes], step: Steps,
+                               sleep: Callable[[float], None], timeout: float) -> None:
+    """PostgreSQL's own answer through the tunnel: its reply to an SSLRequest is one byte, S or N (PostgreSQL
+    documentation, "Frontend/Backend Protocol", SSL Session Encryption); a paused cluster resumes for it."""
+    step("forward --to database (a paused database resumes on the first connection)")
+    forward = start_forward(outputs, run, "database")
+    try:
+        deadline = step.clock() + timeout
+        while (answer := _probe_once(forward, run, probe)) not in (b"S", b"N"):
+            if step.clock() >= deadline:
+                raise AcceptanceError(f"no PostgreSQL answer on localhost:{run.local_port} within {timeout:g} s "
+                                      f"(last: {answer!r})")
+            sleep(5)
+    finally:
+        code = forward.stop()
+    step(f"PostgreSQL answered {answer!r} through the bastion; forward ended with {code}")
+    if cloud.desired_count(outputs[Out.BASTION_CLUSTER], outputs[Out.BASTION_SERVICE]) != 0:
+        raise AcceptanceError("the bastion is not parked after the database session ended")
+
+
+def _probe_once(forward: Forward, run: Run, probe: Callable[[int], bytes]) -> bytes:
+    if not forward.running():
+        raise AcceptanceError(f"forward --to database ended early: {forward.errors()[-2000:]}")
+    try:
+        return probe(run.local_port)
+    except OSError as err:
+        return str(err).encode()
+
+
 def _sleep_and_wake(run: Run, outputs: Mapping[str, Any], cloud: Cloud, tool: Tool, step: Steps) -> None:
     step.timed("sleep", lambda: _tool(tool, "sleep", "--stack", run.stack))
     problems = cloud.asleep_problems(outputs)
@@ -241,7 +273,7 @@ def _fetch_through(forward: Forward, run: Run, fetch: Callable[[str], bytes], cl
 
 
 def _destroy(runs: list[tuple[Run, Stack]], cloud: Cloud, report: Report, step: Steps,
-             file_system_arns: dict[str, str | None]) -> None:
+             file_system_arns: dict[str, str | None], snapshots: dict[str, str] | None = None) -> None:
     """Destroy (the last stack first), delete the task definitions `destroy` only deregisters, and ask each
     service what is left — whatever happened before."""
     try:
@@ -254,18 +286,22 @@ def _destroy(runs: list[tuple[Run, Stack]], cloud: Cloud, report: Report, step: 
             deleted = cloud.delete_task_definitions(run)
             if deleted:
                 step(f"deleted task definitions {', '.join(deleted)} (destroy only deregisters them)")
+            if (snapshots or {}).get(run.stack):
+                report.leftovers += cloud.delete_final_snapshot((snapshots or {})[run.stack])
             report.leftovers += cloud.leftovers(run, file_system_arns.get(run.stack))
         step("leftovers: " + ("none" if not report.leftovers else "; ".join(report.leftovers)))
 
 
 def acceptance(run: Run, stack: Stack, cloud: Cloud, tool: Tool,
-               start_forward: Callable[[Mapping[str, Any], Run], Forward], fetch: Callable[[str], bytes], *,
-               say: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep, fetch_timeout: float = 900) -> Report:
+               start_forward: Callable[..., Forward], fetch: Callable[[str], bytes], *,
+               probe: Callable[[int], bytes], say: Callable[[str], None] = print,
+               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+               fetch_timeout: float = 900) -> Report:
     """The main run, every step in order; destroy and the leftover check run whatever happened before them."""
     report = Report()
     step = Steps(run, report, say, clock)
     arns: dict[str, str | None] = {}
+    snapshots: dict[str, str] = {}
     failure: BaseException | None = None
     try:
         step("configure")
@@ -273,8 +309,10 @@ def acceptance(run: Run, stack: Stack, cloud: Cloud, tool: Tool,
             stack.set_config(key, value, path="." in key or "[" in key)
         outputs = _up(stack, step)
         arns[run.stack] = outputs.get(Out.FILE_SHARE_ARN)
+        snapshots[run.stack] = str(outputs.get(Out.DATABASE_FINAL_SNAPSHOT) or "")
         _inside(run, outputs, cloud, tool, step)
         _through_forward(run, outputs, cloud, start_forward, fetch, step, sleep, fetch_timeout)
+        _database_through_forward(run, outputs, cloud, start_forward, probe, step, sleep, fetch_timeout)
         step("flow logs delivered, and the bucket policy as the stack wrote it")
         problems = cloud.flow_log_problems(outputs[Out.FLOW_LOG_BUCKET], timeout=1200)
         if problems:
@@ -283,7 +321,7 @@ def acceptance(run: Run, stack: Stack, cloud: Cloud, tool: Tool,
     except BaseException as err:  # KeyboardInterrupt included: destroy must still run
         failure = err
     finally:
-        _destroy([(run, stack)], cloud, report, step, arns)
+        _destroy([(run, stack)], cloud, report, step, arns, snapshots)
     return _verdict(report, failure)
 
 
@@ -340,8 +378,10 @@ def cost_per_run() -> tuple[float, str]:
     net, app = estimate(capture("net", "update"), quiet), estimate(capture("app", "update"), quiet)
     hour = 1 / 730
     endpoints = dev.by_component.get("endpoints", 0) * hour
-    main = dev.total * hour + endpoints + on.by_component.get("bastion", 0) * hour
+    # The database runs (0.5 ACU) from its creation until it pauses, and again for the probe: an hour at most.
+    database = dev.per_session_hour.get("database", 0)
+    main = dev.total * hour + endpoints + on.by_component.get("bastion", 0) * hour + database
     split = (net.total + app.total) * hour
     usd = main + split
-    return usd, (f"main run ${main:.2f} (dev parked 1 h, its endpoints billed 2 h, the bastion task 1 h) + split run "
-                 f"${split:.2f} (net and app 1 h), at {dev.priced_as} list prices")
+    return usd, (f"main run ${main:.2f} (dev parked 1 h, its endpoints billed 2 h, the bastion task and the database "
+                 f"1 h) + split run ${split:.2f} (net and app 1 h), at {dev.priced_as} list prices")

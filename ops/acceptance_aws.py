@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -63,7 +65,7 @@ def tool(*args: str) -> tuple[int, str]:
 class ProcessForward:
     """`python3 dev.py bastion forward` in its own process group; stop() sends Ctrl-C, as a user would."""
 
-    def __init__(self, outputs: Mapping[str, Any], run: Run) -> None:
+    def __init__(self, outputs: Mapping[str, Any], run: Run, to: str | None = None) -> None:
         self._saved = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)  # noqa: SIM115
         json.dump(dict(outputs), self._saved)
         self._saved.close()
@@ -71,7 +73,7 @@ class ProcessForward:
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ops", "forward", "--stack", run.stack, "--outputs", self._saved.name,
-             "--local-port", str(run.local_port)],
+             "--local-port", str(run.local_port), *(["--to", to] if to else [])],
             cwd=ROOT, stdin=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
 
     def running(self) -> bool:
@@ -95,6 +97,14 @@ class ProcessForward:
 def fetch_url(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as answer:
         return answer.read()
+
+
+def postgres_answer(port: int) -> bytes:
+    """What a PostgreSQL server on localhost:`port` answers an SSLRequest: b"S" or b"N" (message: Int32 8, Int32
+    80877103; PostgreSQL documentation, "Message Formats", SSLRequest). Anything else is not PostgreSQL."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(struct.pack("!ii", 8, 80877103))
+        return connection.recv(1)
 
 
 class AwsCloud:
@@ -200,3 +210,20 @@ class AwsCloud:
                                              RecoveryPointArn=point["RecoveryPointArn"])
                 self.say(f"deleted the EFS backup {point['RecoveryPointArn']} (destroy does not remove backups)")
         return found
+
+    def delete_final_snapshot(self, name: str) -> list[str]:
+        """The database's final snapshot, which `destroy` takes by design (skip_final_snapshot is false): deleted
+        once available and reported; one that cannot be deleted is a leftover."""
+        rds = self.session.client("rds")
+        try:
+            rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=name)
+        except rds.exceptions.DBClusterSnapshotNotFoundFault:
+            return []
+        try:
+            rds.get_waiter("db_cluster_snapshot_available").wait(DBClusterSnapshotIdentifier=name,
+                                                                WaiterConfig={"Delay": 15, "MaxAttempts": 40})
+            rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=name)
+        except Exception as err:  # reported as a leftover, never hidden
+            return [f"the database's final snapshot {name} ({type(err).__name__}: {err})"]
+        self.say(f"deleted the database's final snapshot {name} (destroy keeps one by design)")
+        return []

@@ -89,6 +89,7 @@ class Out:
     DATABASE_USER = "databaseUser"
     DATABASE_SECRET_ARN = "databaseSecretArn"
     DATABASE_IDENTIFIER = "databaseIdentifier"
+    DATABASE_FINAL_SNAPSHOT = "databaseFinalSnapshot"
 
     # Sessions and operators.
     SESSION_DOCUMENT = "sessionDocument"

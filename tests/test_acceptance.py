@@ -27,7 +27,8 @@ RUN = Run("0badcafe", "ap-northeast-1", 18080)
 OUTPUTS = {"ssmHostInstanceId": "i-0123", "bastionCluster": "airgap-acc-0badcafe-bastion",
            "bastionService": "airgap-acc-0badcafe-bastion", "vpcId": "vpc-0123",
            "fileShareArn": "arn:aws:elasticfilesystem:ap-northeast-1:123456789012:file-system/fs-1",
-           "flowLogBucket": "airgap-acc-0badcafe-flow-logs-0123"}
+           "flowLogBucket": "airgap-acc-0badcafe-flow-logs-0123",
+           "databaseFinalSnapshot": "airgap-acc-0badcafe-database-final"}
 FENCED = "000 internet=28 foreign-bucket=403"
 
 
@@ -35,10 +36,13 @@ class World:
     """Fakes for the stack, the cloud, the ops CLI and the forward process, recording what happens in one list."""
 
     def __init__(self, fail_at: str | None = None, served: bytes = RUN.content.encode(), parked: bool = True,
-                 left: list[str] | None = None, fence: str = FENCED, changes: dict[str, int] | None = None) -> None:
+                 left: list[str] | None = None, fence: str = FENCED, changes: dict[str, int] | None = None,
+                 database: bytes = b"S", snapshot_left: list[str] | None = None) -> None:
         self.events: list[str] = []
         self.fail_at, self.served, self.parked, self.left = fail_at, served, parked, left or []
         self.fence, self.changes = fence, changes or {"same": 40}
+        self.database, self.snapshot_left = database, snapshot_left or []
+        self.forward_to: list[str] = []
         self.flow_problems: list[str] = []
         self.asleep: list[str] = []
         self.config: dict[str, str] = {}
@@ -95,6 +99,10 @@ class World:
         self.events.append("delete-task-definitions")
         return []
 
+    def delete_final_snapshot(self, name: str) -> list[str]:
+        self.events.append(f"delete-final-snapshot:{name}")
+        return self.snapshot_left
+
     def leftovers(self, run: Run, file_system_arn: str | None) -> list[str]:
         self.events.append(f"leftovers:{file_system_arn}")
         return self.left
@@ -105,9 +113,10 @@ class World:
         return 0, RUN.content if args[0] == "session" else ""
 
     # Forward
-    def start_forward(self, outputs: Mapping[str, Any], run: Run) -> World:
+    def start_forward(self, outputs: Mapping[str, Any], run: Run, to: str = "ssm-host") -> World:
         assert outputs["bastionCluster"] == OUTPUTS["bastionCluster"]
-        self._maybe_fail("forward-start")
+        self.forward_to.append(to)
+        self._maybe_fail("forward-start" if to == "ssm-host" else f"forward-start:{to}")
         return self
 
     def running(self) -> bool:
@@ -120,6 +129,11 @@ class World:
     def errors(self) -> str:
         return ""
 
+    def probe(self, port: int) -> bytes:
+        assert port == RUN.local_port
+        self._maybe_fail("database-probe")
+        return self.database
+
     def fetch(self, url: str) -> bytes:
         assert url == f"http://127.0.0.1:{RUN.local_port}/{RUN.file_name}"
         self._maybe_fail("forward-fetch")
@@ -128,13 +142,14 @@ class World:
 
 
 def go(world: World) -> Any:
-    return acceptance(RUN, world, world, world.tool, world.start_forward, world.fetch, say=lambda _: None,
-                      sleep=lambda _: None)
+    return acceptance(RUN, world, world, world.tool, world.start_forward, world.fetch, probe=world.probe,
+                      say=lambda _: None, sleep=lambda _: None, clock=iter(range(0, 10**6, 60)).__next__)
 
 
 MAIN = ["up", "preview", "host-ready", "fence", "write-file", "tool-session", "forward-start", "forward-fetch",
-        "forward-fetch-interrupt", "forward-stop", "check-parked", "flow-logs", "tool-sleep", "check-asleep",
-        "tool-wake", "host-ready", "destroy", "remove", "delete-task-definitions",
+        "forward-fetch-interrupt", "forward-stop", "check-parked", "forward-start:database", "database-probe",
+        "forward-stop", "check-parked", "flow-logs", "tool-sleep", "check-asleep", "tool-wake", "host-ready",
+        "destroy", "remove", "delete-task-definitions", f"delete-final-snapshot:{OUTPUTS['databaseFinalSnapshot']}",
         f"leftovers:{OUTPUTS['fileShareArn']}"]
 
 
@@ -149,13 +164,14 @@ def test_a_clean_run_does_every_step_in_order_and_finds_nothing_left() -> None:
 
 
 @pytest.mark.parametrize("fail_at", ["up", "host-ready", "fence", "write-file", "tool-session", "forward-start",
-                                     "forward-fetch", "forward-fetch-interrupt", "tool-sleep", "tool-wake"])
+                                     "forward-fetch", "forward-fetch-interrupt", "forward-start:database",
+                                     "database-probe", "tool-sleep", "tool-wake"])
 def test_destroy_and_the_leftover_check_run_whatever_fails(fail_at: str) -> None:
     world = World(fail_at=fail_at)
     with pytest.raises((AcceptanceError, KeyboardInterrupt)):
         go(world)
-    assert world.events[-4:-2] == ["destroy", "remove"] and world.events[-1].startswith("leftovers:")
-    assert "delete-task-definitions" in world.events
+    end = world.events[world.events.index("destroy"):]
+    assert end[:3] == ["destroy", "remove", "delete-task-definitions"] and end[-1].startswith("leftovers:")
     if fail_at.startswith("forward-fetch"):
         assert "forward-stop" in world.events  # the session is ended (and parks) before destroy
 
@@ -225,35 +241,6 @@ def test_the_split_run_puts_both_to_sleep_previews_the_workloads_and_destroys_wo
     assert cloud.events.count("delete-task-definitions") == 2
 
 
-def test_the_flow_log_check_reads_the_bucket_and_its_policy(moto_env: None) -> None:
-    import json
-
-    import boto3
-    from moto import mock_aws
-
-    from airgap.flow_logs import delivery_policy
-    from ops.acceptance_aws import AwsCloud
-
-    with mock_aws():
-        session = boto3.Session(region_name=RUN.region)
-        s3 = session.client("s3")
-        s3.create_bucket(Bucket="flow", CreateBucketConfiguration={"LocationConstraint": RUN.region})
-        s3.put_bucket_policy(Bucket="flow", Policy=json.dumps(delivery_policy("arn:aws:s3:::flow", "123456789012",
-                                                                              RUN.region)))
-        cloud = AwsCloud(session, say=lambda _: None, sleep=lambda _: None)
-        assert cloud.flow_log_problems("flow", timeout=0) == [
-            "no flow log records reached s3://flow/AWSLogs/ within 0 s"]
-        # moto applies the TLS-only deny to its own plain-HTTP requests: the record goes in without the policy.
-        s3.delete_bucket_policy(Bucket="flow")
-        s3.put_object(Bucket="flow", Key="AWSLogs/123456789012/vpcflowlogs/x.log.gz", Body=b"x")
-        s3.put_bucket_policy(Bucket="flow", Policy=json.dumps(delivery_policy("arn:aws:s3:::flow", "123456789012",
-                                                                              RUN.region)))
-        assert cloud.flow_log_problems("flow", timeout=0) == []
-        s3.put_bucket_policy(Bucket="flow", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-            delivery_policy("arn:aws:s3:::flow", "123456789012", RUN.region)["Statement"][0]]}))
-        assert "lost its DenyWithoutTls" in cloud.flow_log_problems("flow", timeout=0)[0]
-
-
 def test_anything_left_after_destroy_fails_the_run() -> None:
     with pytest.raises(AcceptanceError, match="left behind after destroy: log group /airgap-acc-0badcafe/bastion"):
         go(World(left=["log group /airgap-acc-0badcafe/bastion"]))
@@ -282,58 +269,22 @@ def test_the_readme_states_the_cost_per_run_the_price_table_gives() -> None:
     assert f"about ${usd:.2f} per run" in readme, (usd, how)
 
 
-# --- asking AWS what is left: the boto3 calls, against moto ----------------------------------------------------
-
-@pytest.fixture
-def moto_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": RUN.region}.items():
-        monkeypatch.setenv(key, value)
-
-
-def test_leftovers_are_found_by_tag_and_by_name_and_each_confirmed_by_its_service(moto_env: None) -> None:
-    """The tagging API lists deleted resources for hours: a tagged ARN counts only if its own service still has it."""
-    import boto3
-    from moto import mock_aws
-
-    from ops.acceptance import TAG
-    from ops.acceptance_aws import AwsCloud
-    from ops.leftovers import confirmed
-
-    with mock_aws():
-        session = boto3.Session(region_name=RUN.region)
-        cloud = AwsCloud(session, say=lambda _: None, sleep=lambda _: None)
-        assert cloud.leftovers(RUN, None) == []
-        ec2 = session.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16", TagSpecifications=[
-            {"ResourceType": "vpc", "Tags": [{"Key": TAG, "Value": RUN.run_id}]}])["Vpc"]["VpcId"]
-        session.client("ecr").create_repository(repositoryName=RUN.names.path("bastion"))
-        session.client("logs").create_log_group(logGroupName=RUN.names.log_group("bastion"))
-        session.client("ecs").create_cluster(clusterName=RUN.names.name("bastion"))
-        found = cloud.leftovers(RUN, None)
-        assert any(vpc in f for f in found)
-        assert "ECR repository airgap-acc-0badcafe/bastion" in found
-        assert "log group /airgap-acc-0badcafe/bastion" in found
-        assert "ECS cluster airgap-acc-0badcafe-bastion" in found
-        arn = f"arn:aws:ec2:{RUN.region}:123456789012:vpc/{vpc}"
-        assert confirmed(session, arn)
-        ec2.delete_vpc(VpcId=vpc)
-        assert not confirmed(session, arn)  # gone, whatever the tagging API still says
-        assert not confirmed(session, f"arn:aws:ecr:{RUN.region}:123456789012:repository/nosuch")
+def test_the_main_run_has_the_database_and_reaches_it_through_the_bastion() -> None:
+    world = World()
+    go(world)
+    assert world.config["airgap:database"] == "true"
+    assert world.forward_to == ["ssm-host", "database"]
+    assert "airgap:database" not in config(RUN.part("net")) and "airgap:database" not in config(RUN.part("app"))
 
 
-def test_task_definitions_are_deleted_not_just_deregistered(moto_env: None) -> None:
-    import boto3
-    from moto import mock_aws
+def test_no_postgresql_answer_through_the_tunnel_fails_the_run_and_still_parks_and_destroys() -> None:
+    world = World(database=b"")
+    with pytest.raises(AcceptanceError, match="no PostgreSQL answer on localhost:18080"):
+        go(world)
+    after = world.events[world.events.index("forward-start:database"):]
+    assert "forward-stop" in after and "destroy" in after
 
-    from ops.acceptance_aws import AwsCloud
 
-    with mock_aws():
-        session = boto3.Session(region_name=RUN.region)
-        ecs = session.client("ecs")
-        family = RUN.names.name("bastion")
-        arn = ecs.register_task_definition(family=family, containerDefinitions=[
-            {"name": "bastion", "image": "x", "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
-        ecs.deregister_task_definition(taskDefinition=arn)  # what `pulumi destroy` does
-        cloud = AwsCloud(session, say=lambda _: None, sleep=lambda _: None)
-        assert cloud.delete_task_definitions(RUN) == [f"{family}:1"]
+def test_a_final_snapshot_that_cannot_be_deleted_is_a_leftover() -> None:
+    with pytest.raises(AcceptanceError, match="left behind after destroy: the database's final snapshot"):
+        go(World(snapshot_left=["the database's final snapshot airgap-acc-0badcafe-database-final (Boom)"]))

@@ -41,14 +41,14 @@ def test_a_fresh_stack_works_end_to_end_sleeps_and_wakes_and_leaves_nothing() ->
     import boto3
 
     from ops.acceptance import Run, acceptance, cost_per_run
-    from ops.acceptance_aws import AutomationStack, AwsCloud, ProcessForward, fetch_url, tool
+    from ops.acceptance_aws import AutomationStack, AwsCloud, ProcessForward, fetch_url, postgres_answer, tool
 
     region = os.environ.get("AWS_REGION", "ap-northeast-1")
     run = Run.new(region, _free_port())
     usd, how = cost_per_run()
     print(f"acceptance run {run.stack} in {region}: about ${usd:.2f} for both runs ({how})")
     report = acceptance(run, AutomationStack(run), AwsCloud(boto3.Session(region_name=region)), tool,
-                        ProcessForward, fetch_url)
+                        ProcessForward, fetch_url, probe=postgres_answer)
     print("measured on this account: " + ", ".join(f"{k} {v:.0f} s" for k, v in report.seconds.items()))
     assert report.leftovers == []
 

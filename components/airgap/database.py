@@ -84,6 +84,8 @@ class Database(pulumi.ComponentResource):
                                       description=f"{names.name(own())}: isolated subnets only",
                                       opts=pulumi.ResourceOptions(parent=self))
         self.identifier = names.name(own())
+        # RDS takes it as the cluster is deleted; it outlives the stack until someone deletes it.
+        self.final_snapshot = names.name(own("final"))
         self.cluster = aws.rds.Cluster(
             own(),
             cluster_identifier=self.identifier,
@@ -97,7 +99,7 @@ class Database(pulumi.ComponentResource):
             storage_encrypted=True,
             deletion_protection=args.protect,
             skip_final_snapshot=False,
-            final_snapshot_identifier=names.name(own("final")),
+            final_snapshot_identifier=self.final_snapshot,
             backup_retention_period=args.backup_retention_days,
             copy_tags_to_snapshot=True,
             db_subnet_group_name=subnets.name,
@@ -128,7 +130,8 @@ class Database(pulumi.ComponentResource):
         self.connect_arn = self.cluster.cluster_resource_id.apply(
             lambda rid: f"arn:{PARTITION}:rds-db:{at.region}:{at.account}:dbuser:{rid}/*")
         self.register_outputs({"endpoint": self.cluster.endpoint, "port": POSTGRES.from_port,
-                               "secretArn": self.secret_arn, "username": self.username})
+                               "secretArn": self.secret_arn, "username": self.username,
+                               "finalSnapshot": self.final_snapshot})
 
 
 def engine_version_problem(version: str, min_capacity: float) -> str | None:

@@ -68,6 +68,7 @@ class DatabaseSection:
         pulumi.export(Out.DATABASE_USER, self.user)
         pulumi.export(Out.DATABASE_SECRET_ARN, database.secret_arn)
         pulumi.export(Out.DATABASE_IDENTIFIER, database.identifier)
+        pulumi.export(Out.DATABASE_FINAL_SNAPSHOT, database.final_snapshot)
 
 
 def parse(v: Values, ctx: Context, p: Problems) -> DatabaseSection:
