@@ -15,7 +15,7 @@ from pulumi_policy import PolicyConfigSchema, ResourceValidationArgs, Severity
 
 from guard.kit import ADVISORY, config, resource_policy, where
 from guard.types import RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_INSTANCE
-from guard.values import UNKNOWN, fix, get, number
+from guard.values import UNKNOWN, fix, get, number, remedy
 
 # Engines RDS.8 judges (its databaseEngines parameter) and those with IAM database authentication (RDS.10).
 DELETION_PROTECTED_ENGINES = ("mariadb", "mysql", "oracle-ee", "oracle-se2", "oracle-se1", "oracle-se", "postgres",
@@ -47,7 +47,9 @@ def db_deletion_protection(args: ResourceValidationArgs) -> Iterator[str]:
         return  # an Aurora member: the cluster's deletion protection is what counts
     if get(args.props, "deletionProtection") is not True:
         yield fix("deletion protection is off (deletion_protection unset or false), so one DeleteDB call — or a "
-                  "`pulumi destroy` — removes the database", where(args), "set deletion_protection=True")
+                  "`pulumi destroy` — removes the database", where(args),
+                  remedy(args.urn, "set deletion_protection=True", "pulumi config set airgap:production true, "
+                         "which also protects it in Pulumi; a dev stack left without it is destroyed by design"))
 
 
 def db_backups(args: ResourceValidationArgs) -> Iterator[str]:
