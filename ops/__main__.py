@@ -23,9 +23,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ops import stack_control
 from ops.audit import history, table
 from ops.aws import aws_session, check_credentials, check_tools, refused
-from ops.bastion import ForwardOptions, forward, image, park
+from ops.bastion import ForwardOptions, choose_route, forward, image, local_port_free, park
 from ops.errors import OpsError
-from ops.host import host_session
+from ops.host import host_session, require_host
 from ops.image import registry_session
 from ops.leases import AwsSessions, SessionLister, Targets
 from ops.on_demand import Operator, hold, settle, sleep_stacks
@@ -125,11 +125,20 @@ def operator(profile: str | None, region: str, tools: bool = False) -> Operator:
     return Operator(check_credentials(session), AwsSessions(session))
 
 
-def _bastion_check(name: str) -> Callable[[dict[str, Any]], None]:
+def _host_check(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
     def check(outputs: dict[str, Any]) -> None:
+        require_host(outputs, args.stack)
+    return check
+
+
+def _forward_check(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]:
+    """A bastion, and a route it may take (--to, --port, --local-port), before anything is woken."""
+    def check(outputs: dict[str, Any]) -> None:
+        name = args.stack
         if not outputs.get(Out.BASTION_CLUSTER):
             raise OpsError(f"stack {name} has no bastion (airgap:bastion is off): `pulumi config set airgap:bastion "
                            f"parked --stack {name} && pulumi up --stack {name}` gives it one, at 0 tasks")
+        choose_route(read_stack(name, outputs), args.host, args.port, args.local_port, local_port_free)
     return check
 
 
@@ -175,13 +184,14 @@ def run(args: argparse.Namespace,
                 return host_session(outputs, aws_session(args.profile, str(outputs.get(Out.REGION))),
                                     stack=args.stack, profile=args.profile, timeout=args.timeout,
                                     command=args.one_command)
-            check = None
+            check = _host_check(args)
         else:
             def body(outputs: dict[str, Any]) -> int:
                 return _forward(args, outputs, me.sessions)
-            check = _bastion_check(args.stack)
+            check = _forward_check(args)
         network = _network(control, opened)
         if network is not None:  # the network stack awake around the workload stack's session, and put back after
+            check(stack_control.plain_outputs(control))  # before the network is woken for nothing
             return hold(network, lambda _: hold(control, body, me, stay_awake=args.stay_awake, check=check), me,
                         stay_awake=args.stay_awake)
         return hold(control, body, me, stay_awake=args.stay_awake, check=check)

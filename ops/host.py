@@ -70,15 +70,21 @@ def run_interactive(command: list[str], popen: Callable[..., Any] = subprocess.P
         signal.signal(signal.SIGINT, previous)
 
 
+def require_host(outputs: Mapping[str, Any], stack: str) -> str:
+    """The SSM host's instance id, or the error that says how to get one."""
+    instance_id = outputs.get(Out.SSM_HOST_INSTANCE_ID)
+    if not instance_id:
+        raise OpsError(f"stack {stack} has no SSM host (stack output {Out.SSM_HOST_INSTANCE_ID}): `pulumi config set "
+                       f"airgap:ssmHost true --stack {stack}`")
+    return str(instance_id)
+
+
 def host_session(outputs: Mapping[str, Any], session: boto3.Session, *, stack: str, profile: str | None = None,
                  timeout: float = 600, command: str | None = None, say: Callable[[str], None] = print,
                  which: Callable[[str], str | None] = shutil.which,
                  run: Callable[[list[str]], int] = run_interactive,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> int:
-    instance_id = outputs.get(Out.SSM_HOST_INSTANCE_ID)
-    if not instance_id:
-        raise OpsError(f"stack {stack} has no SSM host (stack output ssmHostInstanceId): `pulumi config set "
-                       f"airgap:ssmHost true --stack {stack}`")
+    instance_id = require_host(outputs, stack)
     check_tools(which)
     check_credentials(session)
     wait_connected(session.client("ssm"), instance_id, timeout, clock=clock, sleep=sleep, say=say)

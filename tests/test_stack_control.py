@@ -189,6 +189,33 @@ def test_forward_on_a_stack_without_a_bastion_is_refused_before_anything_wakes(
     assert fake.ups() == []
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["forward", "--to", "nosuch"], "--to nosuch: not something the bastion may forward to"),
+    (["forward", "--port", "22"], "--port 22: the bastion may reach ssm-host only on 8080"),
+])
+def test_a_route_the_bastion_cannot_take_is_refused_before_anything_wakes(
+        argv: list[str], message: str, fake: Fake, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo must not cost a wake and a sleep: the route is checked on the deployed outputs first."""
+    use_fakes(monkeypatch, fake)
+    assert main([*argv, "--stack", "dev"]) == 2
+    assert message in capsys.readouterr().err
+    assert fake.ups() == []
+
+
+def test_a_workload_stacks_session_without_a_host_never_wakes_its_network(
+        fake: Fake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.edit("net", config={"aws:region": "ap-northeast-1", "airgap:role": "network"}, state="asleep",
+              world={"endpoints": [], "host": None, "bastion": None})
+    fake.edit("app", config={"aws:region": "ap-northeast-1", "airgap:role": "workloads", "airgap:networkStack": "net",
+                             "airgap:ssmHost": "false"}, state="asleep",
+              world={"endpoints": [], "host": None, "bastion": 0})
+    use_fakes(monkeypatch, fake, stack="app", network="net")
+    assert main(["session", "--stack", "app"]) == 2
+    assert "stack app has no SSM host" in capsys.readouterr().err
+    assert fake.ups() == []
+
+
 def test_a_missing_pulumi_cli_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
