@@ -36,8 +36,6 @@ __all__ = [
     "flows",
     "inline_rules",
     "internet_paths",
-    "model",
-    "one_sided",
     "rule_ends",
     "shown",
 ]
@@ -95,20 +93,12 @@ class Analysis:
 
 
 # One question of a capture, for tests and callers that ask only one.
-def model(capture: Capture) -> StackGraph:
-    return Analysis(capture).model
-
-
 def rule_ends(capture: Capture, type_: str) -> list[RuleEnd]:
     return Analysis(capture).rule_ends(type_)
 
 
 def flows(capture: Capture) -> list[Flow]:
     return Analysis(capture).flows
-
-
-def one_sided(capture: Capture) -> list[Flow]:
-    return Analysis(capture).one_sided
 
 
 def internet_paths(capture: Capture) -> list[str]:

@@ -7,13 +7,14 @@ fingerprints before and after (tests/test_plans_unchanged.py against tests/fixtu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from offline.harness import MODES, capture
+from offline.upgrade import digest
+from program.contract import Out
 
 # (stack, config overrides, deployed state): the shipped stacks as configured, and the variants users switch to.
 VARIANTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
@@ -28,13 +29,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
 }
 
 
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
-
-
 def fingerprint(stack: str, overrides: dict[str, Any], state: str | None, mode: str) -> dict[str, dict[str, str]]:
-    run = capture(stack, mode, overrides, deployed={"state": state} if state else None)  # type: ignore[arg-type]
-    return {r.urn: {k: _digest(v) for k, v in sorted(r.inputs.items())} for r in run}
+    run = capture(stack, mode, overrides, deployed={Out.STATE: state} if state else None)  # type: ignore[arg-type]
+    return {r.urn: {k: digest(v) for k, v in sorted(r.inputs.items())} for r in run}
 
 
 def snapshot(variants: dict[str, tuple[str, dict[str, Any], str | None]] = VARIANTS) -> dict[str, Any]:

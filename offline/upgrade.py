@@ -37,10 +37,6 @@ class Upgrade:
     deleted: list[str] = field(default_factory=list)
     claimed_twice: dict[str, list[str]] = field(default_factory=dict)  # old URN -> the new URNs claiming it
 
-    @property
-    def replaces_nothing(self) -> bool:
-        return not (self.created or self.deleted or self.claimed_twice or self.replaced)
-
 
 def _forces_replacement(r: Registration, key: str) -> bool:
     """A change the provider replaces the resource for, among those airgap makes: an instance's user data when

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airgap.naming import BOOT_STATUS, SHARE_MOUNT_POINT, PhysicalNames
+from ops.stack_control import plain_outputs
 from program.contract import Out
 
 TAG = "airgap-acceptance"
@@ -180,7 +181,7 @@ def _up(stack: Stack, step: Steps) -> dict[str, Any]:
         raise AcceptanceError(f"a second preview right after `up` wants changes: {changes} (the program does not "
                               "converge: a property AWS normalises differently, or an input that moves)")
     step("a second preview changes nothing")
-    return {k: getattr(v, "value", v) for k, v in stack.outputs().items()}
+    return plain_outputs(stack)
 
 
 def _inside(run: Run, outputs: Mapping[str, Any], cloud: Cloud, tool: Tool, step: Steps) -> None:

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from airgap.operator_access import PORT_FORWARD_DOCUMENT
 from ops.leases import Targets, who
 from program.contract import Out
 
-PORT_FORWARDING = ("AWS-StartPortForwardingSession", "AWS-StartPortForwardingSessionToRemoteHost")
+PORT_FORWARDING = ("AWS-StartPortForwardingSession", PORT_FORWARD_DOCUMENT)
 
 
 @dataclass(frozen=True)

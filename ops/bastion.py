@@ -39,13 +39,13 @@ from botocore.config import Config
 
 from airgap.image_reference import EcrImage, Reference
 from airgap.naming import BASTION_CONTAINER
+from airgap.operator_access import PORT_FORWARD_DOCUMENT
 from ops.aws import check_credentials, check_tools
 from ops.errors import OpsError
 from ops.image import ImageError, TargetRepository, copy_image, registry_session
 from ops.leases import ActiveSession, AwsSessions, SessionLister, Targets, holders, listed, own_sessions
 from ops.outputs import DatabaseInfo, Stack
 
-DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 # TargetNotConnected right after the agent reports RUNNING: AWS documents no figure for how long the agent takes to
 # register its channel (ECS Exec's own readiness check, amazon-ecs-exec-checker, has none either); users report
 # seconds to a minute (aws/amazon-ecs-agent #4562, amazon-ecs-exec-checker #43). 90 s covers a cold agent.
@@ -213,7 +213,7 @@ def _why_not_ready(ecs: Any, stack: Stack, timeout: float, seen_running: bool) -
 def session_command(target: str, stack: Stack, route: Route, profile: str | None) -> list[str]:
     parameters = {"host": [route.host], "portNumber": [str(route.port)], "localPortNumber": [str(route.local_port)]}
     return ["aws", "ssm", "start-session", "--region", stack.region, *(["--profile", profile] if profile else []),
-            "--target", target, "--document-name", DOCUMENT, "--parameters", json.dumps(parameters)]
+            "--target", target, "--document-name", PORT_FORWARD_DOCUMENT, "--parameters", json.dumps(parameters)]
 
 
 def _run_echoing_stderr(command: list[str], popen: Callable[..., Any]) -> tuple[int, str]:
@@ -304,7 +304,7 @@ def _after_session(stack: Stack, ecs: Any, options: ForwardOptions, found: int, 
             say(f"{stack.service} stays unparked (desired count 1) and bills Fargate time until parked: "
                 f"`python3 dev.py bastion park --stack {stack.name}`")
         return
-    held = holders(sessions, Targets(stack.name, ecs_clusters=frozenset({stack.cluster})), mine)
+    held = holders(sessions, Targets.bastion(stack.name, stack.cluster), mine)
     if held:
         say(f"{stack.service} stays unparked: {listed(held)}; the last session to end parks it")
         return
@@ -318,7 +318,7 @@ def park(stack: Stack, session: boto3.Session, say: Callable[[str], None] = prin
     ecs = session.client("ecs")
     describe_service(ecs, stack)
     held = [] if force else holders(sessions or AwsSessions(session),
-                                    Targets(stack.name, ecs_clusters=frozenset({stack.cluster})))
+                                    Targets.bastion(stack.name, stack.cluster))
     if held:
         raise OpsError(f"{stack.service} not parked: {listed(held)} — parking would end it. `python3 dev.py bastion "
                        f"park --stack {stack.name} --force` parks it anyway")

@@ -64,8 +64,9 @@ class Targets:
         host, cluster = outputs.get(Out.SSM_HOST_INSTANCE_ID), outputs.get(Out.BASTION_CLUSTER)
         return cls(stack, frozenset({str(host)} if host else set()), frozenset({str(cluster)} if cluster else set()))
 
-    def bastion_only(self) -> Targets:
-        return Targets(self.stack, ecs_clusters=self.ecs_clusters)
+    @classmethod
+    def bastion(cls, stack: str, cluster: str) -> Targets:
+        return cls(stack, ecs_clusters=frozenset({cluster}))
 
     def holds(self, session: ActiveSession, lister: SessionLister) -> bool:
         if session.target in self.instance_ids:

@@ -96,7 +96,12 @@ def network_stack(stack: Stack) -> str | None:
     return config(stack).get("airgap:networkStack") or None
 
 
-def plain_outputs(stack: Stack) -> dict[str, Any]:
+class HasOutputs(Protocol):
+    def outputs(self) -> Mapping[str, Any]: ...
+
+
+def plain_outputs(stack: HasOutputs) -> dict[str, Any]:
+    """The outputs as values: the Automation API wraps each in an OutputValue."""
     return {k: getattr(v, "value", v) for k, v in stack.outputs().items()}
 
 

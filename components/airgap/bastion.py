@@ -150,7 +150,7 @@ class FargateBastion(pulumi.ComponentResource):
         exec_logs = log_group(own("exec"), exec_log_name)
         self.cluster = aws.ecs.Cluster(
             own(),
-            name=self._physical.name(own()),
+            name=self.cluster_name,
             configuration=aws.ecs.ClusterConfigurationArgs(
                 execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
                     kms_key_id=key_arn,
@@ -208,7 +208,7 @@ class FargateBastion(pulumi.ComponentResource):
         own = self._names
         return aws.ecs.TaskDefinition(
             own(),
-            family=self._physical.name(own()),
+            family=self.cluster_name,  # the task family, named like its cluster and service
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
             cpu=str(args.cpu),
@@ -234,7 +234,7 @@ class FargateBastion(pulumi.ComponentResource):
         ready = args.endpoints.allow_from(self.connections) if args.endpoints is not None else []
         self.service = aws.ecs.Service(
             own(),
-            name=self._physical.name(own()),
+            name=self.service_name,
             cluster=self.cluster.arn,
             task_definition=task.arn,
             launch_type="FARGATE",

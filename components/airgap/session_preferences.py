@@ -57,7 +57,7 @@ class SessionPreferences(pulumi.ComponentResource):
                          None, opts)
         self._own = own = ChildNames(name, first_name="sessions")
         names = args.names or PhysicalNames.of_this_stack()
-        at = where(self)
+        self._at = at = where(self)
         child = pulumi.ResourceOptions(parent=self)
         self.log_group_name = names.log_group(own())
         self.document_name = names.name("shell")
@@ -91,8 +91,11 @@ class SessionPreferences(pulumi.ComponentResource):
              "Resource": "*", "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group}}},
         ]}
 
-    def grant_to_host(self, role: aws.iam.Role, region: str, account: str) -> aws.iam.RolePolicy:
-        """What the host's agent does with a session: decrypt its data, stream it to the log group."""
+    def grant_to_host(self, role: aws.iam.Role, region: str | None = None,
+                      account: str | None = None) -> aws.iam.RolePolicy:
+        """What the host's agent does with a session: decrypt its data, stream it to the log group. The key and
+        the log group are this component's, so their region and account (the arguments' defaults) are its own."""
+        region, account = region or self._at.region, account or self._at.account
         streams = f"arn:{PARTITION}:logs:{region}:{account}:log-group:{self.log_group_name}:*"
         keys = f"arn:{PARTITION}:kms:{region}:{account}:key/*"  # the key by its alias: a name known in a preview
         return role_policy(self._own("host"), role, [

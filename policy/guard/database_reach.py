@@ -10,8 +10,9 @@ from pulumi_policy import ResourceValidationArgs, Severity, StackValidationArgs
 
 from guard.graph import StackGraph, label
 from guard.kit import ADVISORY, resource_policy, stack_policy
+from guard.kit import where as kit_where
 from guard.reach import Reach
-from guard.types import RDS_CLUSTER, RDS_INSTANCE, SG
+from guard.types import RDS_CLUSTER, RDS_INSTANCE
 from guard.values import UNKNOWN, fix, get, remedy
 
 Violations = Iterator[tuple[str, str]]
@@ -34,7 +35,7 @@ def _port(db: object) -> int | None:
 def database_reachability(graph: StackGraph, args: StackValidationArgs) -> Violations:
     reach = Reach.of(graph)
     for db in graph.of(RDS_CLUSTER, RDS_INSTANCE):
-        groups, port = graph.feeds(db, "vpcSecurityGroupIds", SG), _port(db)
+        groups, port = graph.groups_of(db), _port(db)
         if not groups or port is None:
             continue  # its groups (or engine) come from elsewhere: nothing here to judge
         ours = {g.urn for g in groups}
@@ -74,7 +75,7 @@ def managed_master_password(args: ResourceValidationArgs) -> list[str]:
     if not given or get(props, "manageMasterUserPassword") is UNKNOWN:
         return []
     return [fix("sets its master password in the program, so it lives in the stack's config and state",
-                f"{args.resource_type.rsplit(':', 1)[-1]} '{args.name}'",
+                kit_where(args),
                 "manage_master_user_password=True (RDS generates the password and keeps it in Secrets Manager, "
                 "rotated; only the secret's ARN reaches the state)")]
 

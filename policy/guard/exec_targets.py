@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pulumi_policy import PolicyResource, Severity, StackValidationArgs
 
 from guard.graph import StackGraph, endpoint_service, endpoint_type, label
+from guard.iam_documents import documents
 from guard.kit import ADVISORY, PRIVATE_ONLY, stack_policy
 from guard.types import CLUSTER, ENDPOINT, ROLE, ROLE_POLICY, SERVICE, TASK
 from guard.values import UNKNOWN, fix, get, json_document, plain
@@ -37,10 +38,8 @@ def exec_intent(graph: StackGraph, service: PolicyResource) -> str | None:
             return f"its cluster '{cluster.name}' configures ECS Exec (configuration.execute_command_configuration)"
     for task in graph.feeds(service, "taskDefinition", TASK):
         for role in graph.feeds(task, "taskRoleArn", ROLE):
-            inlines = plain(get(role.props, "inlinePolicies", []))
-            inline = [json_document(p, "policy") for p in (inlines if isinstance(inlines, list) else [])]
-            attached = [json_document(p.props, "policy") for p in graph.fed_by(role, "role", ROLE_POLICY)]
-            if any(_grants_channel(d) for d in inline + attached):
+            attached = [d for p in graph.fed_by(role, "role", ROLE_POLICY) for d in documents(p)]
+            if any(_grants_channel(d) for d in documents(role) + attached):
                 return f"its task role '{role.name}' is granted the ssmmessages channel actions"
     return None
 
@@ -48,6 +47,21 @@ def exec_intent(graph: StackGraph, service: PolicyResource) -> str | None:
 def _has_ssmmessages_endpoint(graph: StackGraph, service: PolicyResource) -> bool:
     return any(endpoint_type(e) == "Interface" and endpoint_service(e)[1] == "ssmmessages"
                for e in graph.in_vpc_of(graph.vpc_of(service), ENDPOINT))
+
+
+def task_containers(task: PolicyResource, unknown: list[str]) -> list:
+    """A task definition's container definitions, parsed; [] (and its label added to `unknown`) while unknown."""
+    found = json_document(task.props, "containerDefinitions")
+    if found is UNKNOWN:
+        unknown.append(label(task))
+        return []
+    return found if isinstance(found, list) else []
+
+
+def _unknown_containers(args: StackValidationArgs, unknown: list[str]) -> None:
+    if unknown:
+        args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown until their inputs exist; "
+                            "checked during update")
 
 
 def _exec_off(service: PolicyResource) -> bool:
@@ -84,20 +98,14 @@ def read_only_root(graph: StackGraph, args: StackValidationArgs) -> Violations:
     for task in graph.of(TASK):
         if task.urn in exec_tasks:
             continue
-        containers = json_document(task.props, "containerDefinitions")
-        if containers is UNKNOWN:
-            unknown.append(label(task))
-            continue
-        for c in containers if isinstance(containers, list) else []:
+        for c in task_containers(task, unknown):
             if isinstance(c, dict) and c.get("readonlyRootFilesystem") is not True:
                 yield fix(f"container '{c.get('name')}' can write to its root filesystem, so whatever gets in can "
                           "change the image's binaries and configuration", label(task),
                           "set readonlyRootFilesystem: true in its container definition and mount a volume where it "
                           "must write (a container you open shells in keeps it writable: enable ECS Exec on its "
                           "service, whose agent needs it)"), task.urn
-    if unknown:
-        args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown until their inputs exist; "
-                            "checked during update")
+    _unknown_containers(args, unknown)
 
 
 def exec_init_process(graph: StackGraph, args: StackValidationArgs) -> Violations:
@@ -106,18 +114,12 @@ def exec_init_process(graph: StackGraph, args: StackValidationArgs) -> Violation
         if _exec_off(service):
             continue
         for task in graph.feeds(service, "taskDefinition", TASK):
-            containers = json_document(task.props, "containerDefinitions")
-            if containers is UNKNOWN:
-                unknown.append(label(task))
-                continue
-            for c in containers if isinstance(containers, list) else []:
+            for c in task_containers(task, unknown):
                 if (c.get("linuxParameters") or {}).get("initProcessEnabled") is not True:
                     yield fix(f"container '{c.get('name')}' is reached with ECS Exec but has no init process, so "
                               "exec sessions leave zombie processes behind", label(task),
                               "set linuxParameters.initProcessEnabled=true in its container definition"), task.urn
-    if unknown:
-        args.not_applicable(f"container definitions of {', '.join(unknown)} are unknown until their inputs exist; "
-                            "checked during update")
+    _unknown_containers(args, unknown)
 
 
 _SERVICES = "ecs.Service enable_execute_command, cluster, task_definition"

@@ -20,6 +20,8 @@ from guard.types import (
     ENDPOINT,
     INSTANCE,
     MOUNT_TARGET,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
     ROUTE_TABLE,
     SERVICE,
     SG,
@@ -60,7 +62,8 @@ T = TypeVar("T")
 
 # The property that places each kind of resource in its security groups.
 GROUP_PROPERTY = {INSTANCE: "vpcSecurityGroupIds", SERVICE: "networkConfiguration", ENDPOINT: "securityGroupIds",
-                  MOUNT_TARGET: "securityGroups"}
+                  MOUNT_TARGET: "securityGroups", RDS_CLUSTER: "vpcSecurityGroupIds",
+                  RDS_INSTANCE: "vpcSecurityGroupIds"}
 
 
 class StackGraph:

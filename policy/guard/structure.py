@@ -11,7 +11,9 @@ from pulumi_policy import PolicyConfigSchema, PolicyResource, Severity, StackVal
 from guard import prices
 from guard.exec_targets import exec_intent
 from guard.graph import StackGraph, endpoint_service, endpoint_type, label
+from guard.iam_documents import managed_arns
 from guard.kit import ADVISORY, PRIVATE_ONLY, config, stack_policy
+from guard.network import ADMIN_PORTS
 from guard.reach import Reach
 from guard.types import (
     ATTACHMENT,
@@ -26,7 +28,7 @@ from guard.types import (
     TASK,
     VPC,
 )
-from guard.values import UNKNOWN, as_list, fix, get, remedy
+from guard.values import UNKNOWN, fix, get, remedy
 
 Violations = Iterator[tuple[str, str]]
 
@@ -69,8 +71,8 @@ def _ssm_managed(graph: StackGraph, instance: PolicyResource) -> bool | None:
     if not profiles and get(instance.props, "iamInstanceProfile"):
         return None
     roles = [r for p in profiles for r in graph.feeds(p, "role", ROLE)]
-    arns = [str(get(a.props, "policyArn", "")) for r in roles for a in graph.fed_by(r, "role", ATTACHMENT)]
-    arns += [str(arn) for r in roles for arn in as_list(get(r.props, "managedPolicyArns", []))]
+    arns = [str(arn) for r in roles for a in graph.fed_by(r, "role", ATTACHMENT) for arn in managed_arns(a)]
+    arns += [str(arn) for r in roles for arn in managed_arns(r)]
     return any(arn.endswith(f":policy/{name}") for arn in arns for name in SSM_POLICIES)
 
 
@@ -78,7 +80,7 @@ def _other_way_in(graph: StackGraph, instance: PolicyResource) -> bool:
     """A key pair, or a group that admits SSH or RDP: the program shows another way to administer it."""
     reach = Reach.of(graph)
     return bool(get(instance.props, "keyName")) or any(
-        e.view.covers(22) or e.view.covers(3389) for g in graph.groups_of(instance) for e in reach.on(g, "ingress"))
+        any(e.view.covers(p) for p in ADMIN_PORTS) for g in graph.groups_of(instance) for e in reach.on(g, "ingress"))
 
 
 def ec2_ssm_managed(graph: StackGraph, args: StackValidationArgs) -> Violations:

@@ -223,8 +223,8 @@ def endpoint_reachability(graph: StackGraph, args: StackValidationArgs) -> Viola
             yield from _shared_group_reachability(graph, consumer, groups, str(shared_group))
         yield from _group_reachability(reach, consumer, groups,
                                        [e for e in endpoints if endpoint_type(e) == "Interface"])
-        shared_s3 = str((offer or {}).get("s3PrefixListId") or "") if "s3" in ((offer or {}).get(
-            "endpointServices") or []) else ""
+        shared_s3 = str((offer or {}).get(NetworkOut.S3_PREFIX_LIST_ID) or "") if "s3" in ((offer or {}).get(
+            NetworkOut.ENDPOINT_SERVICES) or []) else ""
         if (any(is_s3_gateway(e) for e in endpoints) or shared_s3) and not reach.egress_to_s3(groups, shared_s3):
             yield fix("cannot reach S3 through the gateway: no 443 egress to the S3 prefix list (ECR layers and "
                       "dnf repositories live in S3)", label(consumer),

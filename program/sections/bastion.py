@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from airgap.bastion import PLATFORMS, FargateBastion, FargateBastionArgs
+from airgap.bastion import DEFAULT_IMAGE_SOURCE, PLATFORMS, FargateBastion, FargateBastionArgs
 from airgap.catalog import FARGATE_SIZES
 from airgap.image_reference import FORM as IMAGE_FORM
 from airgap.image_reference import EcrImage, Reference
@@ -18,7 +18,6 @@ from program.keys import Key, Problems, Values
 from program.sections import Built, Context
 
 NAME, ORDER = "bastion", 60
-DEFAULT_SOURCE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
 MAX_FORWARD_PORTS = 50
 KEYS = (
     Key("bastion", "string", "parked", "Fargate SSM bastion - off (none, and no bastion-only endpoints), parked "
@@ -29,9 +28,9 @@ KEYS = (
         "region, maintained by you. Empty copies bastionImageSource into the stack's own repository."),
     Key("bastionImageArchitecture", "string", "X86_64", "The CPU architecture bastionImage is built for: X86_64 or "
         "ARM64 (the copy of bastionImageSource is always ARM64)."),
-    Key("bastionImageSource", "string", DEFAULT_SOURCE, "Image the stack's repository is filled from (python3 dev.py "
-        "bastion image, or forward), from outside the VPC; <registry>/<repository>:<tag> or @sha256:<digest>, "
-        "anonymous pulls."),
+    Key("bastionImageSource", "string", DEFAULT_IMAGE_SOURCE, "Image the stack's repository is filled from "
+        "(python3 dev.py bastion image, or forward), from outside the VPC; <registry>/<repository>:<tag> or "
+        "@sha256:<digest>, anonymous pulls."),
     Key("bastionForwardPorts", "integer-list", [],
         "TCP ports on the SSM host that the bastion may port-forward to (never 22 or 3389)."),
     Key("execKms", "boolean", False, "Encrypt the ECS Exec channel and its logs with a customer managed KMS key "
@@ -138,7 +137,7 @@ def _image(v: Values, ctx: Context, p: Problems) -> tuple[str, str, str]:
         if EcrImage.parse(source):
             p.bad("airgap:bastionImageSource", source, "a public image (public.ecr.aws/..., docker.io/...): the copy "
                   "pulls it anonymously; a private ECR image goes in airgap:bastionImage instead")
-    if image and source != DEFAULT_SOURCE:
+    if image and source != DEFAULT_IMAGE_SOURCE:
         p.bad("airgap:bastionImageSource", source, "its default while airgap:bastionImage is set (a custom image is "
               "used as it is; nothing is copied)")
     return image, source, architecture if architecture in PLATFORMS else "X86_64"

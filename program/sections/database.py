@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 
-from airgap.database import DEFAULT_ENGINE_VERSION, Database, DatabaseArgs, engine_version_problem
+from airgap.database import DEFAULT_ENGINE_VERSION, PORT, Database, DatabaseArgs, engine_version_problem
 from airgap.workload import Needs
 from program.contract import Out
 from program.keys import Key, Problems, Values
@@ -63,7 +63,7 @@ class DatabaseSection:
         if database is None:
             return
         pulumi.export(Out.DATABASE_ENDPOINT, database.cluster.endpoint)
-        pulumi.export(Out.DATABASE_PORT, 5432)
+        pulumi.export(Out.DATABASE_PORT, PORT)
         pulumi.export(Out.DATABASE_NAME, self.database_name)
         pulumi.export(Out.DATABASE_USER, self.user)
         pulumi.export(Out.DATABASE_SECRET_ARN, database.secret_arn)

@@ -45,7 +45,7 @@ class SessionsSection:
         preferences = SessionPreferences("sessions", SessionPreferencesArgs(
             names=settings.names, idle_timeout_minutes=self.idle_minutes, max_duration_minutes=self.max_minutes,
             run_as_user=self.user, log_retention_days=settings.log_retention_days))
-        preferences.grant_to_host(host.role, settings.region, settings.account)
+        preferences.grant_to_host(host.role)
         return preferences
 
     def export(self, settings: Any, built: Built) -> None:
