@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from guard.types import INSTANCE, MOUNT_TARGET, SERVICE, VPC
 from offline import graph
 from offline.harness import Capture, Registration
+from program.contract import Out
 
 SUBNET = graph.SUBNET
 LABELS = {
@@ -45,11 +46,11 @@ def picture(cap: Capture, analysis: graph.Analysis) -> Picture:
     # A subnet without an AZ is placed by AWS: drawn as "AZ chosen by AWS".
     subnets = {s.inputs.get("availabilityZone") or "AZ chosen by AWS": s.inputs.get("cidrBlock", "?")
                for s in cap.of_type(SUBNET)}
-    network = next((r for r in cap.of_type(graph.STACK_REFERENCE) if (r.state.get("outputs") or {}).get("vpcId")),
+    network = next((r for r in cap.of_type(graph.STACK_REFERENCE) if (r.state.get("outputs") or {}).get(Out.VPC_ID)),
                    None)
     shared = (network.state.get("outputs") or {}) if network is not None else {}
     if not cap.of_type(VPC) and shared and network is not None:  # a workload stack: the network is another's
-        subnets = {zone: f"(subnet of {network.name})" for zone in shared.get("subnetIdsByZone") or {}}
+        subnets = {zone: f"(subnet of {network.name})" for zone in shared.get(Out.SUBNET_IDS_BY_ZONE) or {}}
     inside: dict[str, list[str]] = defaultdict(list)
     interfaces = [e for e in cap.of_type(graph.ENDPOINT) if e.inputs.get("vpcEndpointType") == "Interface"]
     for zone in subnets:
@@ -71,7 +72,7 @@ def picture(cap: Capture, analysis: graph.Analysis) -> Picture:
     edges = [(_node_id(f.source), _node_id(f.target), f.port) for f in flows]
     vpcs = cap.of_type(VPC)
     services = [e.inputs["serviceName"].rsplit(f"{cap.region}.", 1)[-1] for e in cap.of_type(graph.ENDPOINT)]
-    services += [s for s in shared.get("endpointServices") or [] if s not in services]
+    services += [s for s in shared.get(Out.ENDPOINT_SERVICES) or [] if s not in services]
     mode = cap.config.get("airgap:bastion") if cap.of_type(SERVICE) else None
     cidr = vpcs[0].inputs["cidrBlock"] if vpcs else f"{shared.get('vpcCidr', '?')} of stack {network.name}" \
         if network is not None else "?"
