@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from guard import POLICIES
+from guard import POSTURE_POLICIES
 from guard import flows as pack_flows
 from guard.flows import Flow, RuleEnd
 from guard.graph import StackGraph
@@ -76,8 +76,8 @@ class Analysis:
         """The internet and inline-rule policies' findings, by policy, from one run of the pack. The plan asks what
         paths exist whatever the stack's posture: the private-only policies judge as if it were declared."""
         asked = (*INTERNET_POLICIES, INLINE_POLICY)
-        knobs = {p.name for p in POLICIES if p.config_schema and PRIVATE_ONLY_KEY in p.config_schema.properties}
-        report = analyze(self.capture, {name: {PRIVATE_ONLY_KEY: True} for name in asked if name in knobs}, only=asked)
+        posture = {name: {PRIVATE_ONLY_KEY: True} for name in asked if name in POSTURE_POLICIES}
+        report = analyze(self.capture, posture, only=asked)
         # A finding reads "<policy description>\n<resource>: <problem>. Fix: ..."; the plan shows the middle.
         return [(f.policy, f.message.split("\n", 1)[-1].split(" Fix: ", 1)[0]) for f in report.violations]
 

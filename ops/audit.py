@@ -43,17 +43,9 @@ def history(ssm: Any, targets: Targets, vpc_of: Callable[[str], str | None] = la
                 session = PastSession(s["SessionId"], s.get("Owner", ""), s.get("Target", ""),
                                       s.get("DocumentName", ""), s.get("Status", ""), s.get("StartDate"),
                                       s.get("EndDate"))
-                if _ours(session, targets, vpc_of):
+                if targets.covers(session.target, vpc_of):
                     found.append(session)
     return sorted(found, key=lambda s: s.started or datetime.min.replace(tzinfo=UTC), reverse=True)
-
-
-def _ours(session: PastSession, targets: Targets, vpc_of: Callable[[str], str | None]) -> bool:
-    if session.target in targets.instance_ids:
-        return True
-    if any(session.target.startswith(f"ecs:{c}_") for c in targets.ecs_clusters):
-        return True
-    return targets.vpc_id is not None and vpc_of(session.target) == targets.vpc_id
 
 
 def where_logged(session: PastSession, outputs: Mapping[str, Any], region: str) -> str:

@@ -68,18 +68,19 @@ class Targets:
     def bastion(cls, stack: str, cluster: str) -> Targets:
         return cls(stack, ecs_clusters=frozenset({cluster}))
 
-    def holds(self, session: ActiveSession, lister: SessionLister) -> bool:
-        if session.target in self.instance_ids:
+    def covers(self, target: str, vpc_of: Callable[[str], str | None]) -> bool:
+        """Whether a session target (an instance id, `ecs:<cluster>_<task>_<runtime>`) is one of these."""
+        if target in self.instance_ids:
             return True
-        if any(session.target.startswith(f"ecs:{cluster}_") for cluster in self.ecs_clusters):
+        if any(target.startswith(f"ecs:{cluster}_") for cluster in self.ecs_clusters):
             return True
-        return self.vpc_id is not None and lister.vpc_of(session.target) == self.vpc_id
+        return self.vpc_id is not None and vpc_of(target) == self.vpc_id
 
 
 def holders(lister: SessionLister, targets: Targets,
             mine: Callable[[ActiveSession], bool] = lambda s: False) -> list[ActiveSession]:
     """The sessions, other than this operator's own, that would end if the targets went away."""
-    return [s for s in lister.active() if not mine(s) and targets.holds(s, lister)]
+    return [s for s in lister.active() if not mine(s) and targets.covers(s.target, lister.vpc_of)]
 
 
 def own_sessions(identity: str, since: datetime) -> Callable[[ActiveSession], bool]:

@@ -24,7 +24,7 @@ from program import resolve
 from program.contract import MOVE_VARIABLE, Out, StackState
 from program.keys import PROJECT, Problems, Values
 from program.lookups import AwsLookups, NetworkOffer, ProviderLookups
-from program.sections import Context, all_keys, modules, workloads
+from program.sections import Context, all_keys, modules, needs_of, workloads
 
 KEYS = all_keys()  # the shipped sections' keys (parse and load ask the sections each time)
 # Keys older versions read, and what replaced them: reported by name instead of as unknown keys.
@@ -97,7 +97,7 @@ class Settings:
     @property
     def needs(self) -> Needs:
         """What this stack's workloads need, together."""
-        return Needs.union(w.needs() for w in workloads(self.sections) if w.enabled)
+        return needs_of(self.sections)
 
     def subnet_cidr(self, zone: str) -> ipaddress.IPv4Network:
         """The isolated subnet of one AZ. The slot comes from the zone's letter, not its position in the list,
@@ -178,7 +178,7 @@ def _workload_checks(sections: Mapping[str, Any], p: Problems) -> tuple[str, ...
         p.say(f"{' and '.join(w.switch[0] for w in running)}: expected at least one workload — the stack would be "
               "endpoints that bill every hour for nothing to use them (set "
               f"{' or '.join(w.switch[1] for w in running if w.switch[1])})")
-    needed = Needs.union(w.needs() for w in workloads(sections) if w.enabled).endpoints
+    needed = needs_of(sections).endpoints
     ordered = tuple(n for n in ENDPOINT_SERVICES if n in needed)
     chosen = network.chosen_endpoints if network.role != "workloads" else ()  # the network stack's to choose
     missing = [n for n in ordered if chosen and n not in chosen]

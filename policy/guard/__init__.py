@@ -36,11 +36,16 @@ MODULES = (network, default_group, endpoints, compute, volumes, autoscaling, con
 POLICIES = [p for module in MODULES for p in module.POLICIES]
 PACK_VERSION = pack_version()
 
-__all__ = ["ABOUT", "MODULES", "PACK_NAME", "PACK_VERSION", "POLICIES", "SETTINGS", "pack_initial_config"]
+__all__ = ["ABOUT", "MODULES", "PACK_NAME", "PACK_VERSION", "POLICIES", "POSTURE_POLICIES", "SETTINGS",
+           "pack_initial_config"]
+
+
+# The policies whose judgement or wording follows the private-only posture (their `privateOnly` setting).
+POSTURE_POLICIES = frozenset(p.name for p in POLICIES
+                             if p.config_schema and PRIVATE_ONLY_KEY in p.config_schema.properties)
 
 
 def pack_initial_config(settings: Settings = SETTINGS) -> dict[str, Any]:
     """The initial config the pack is served with (policy/__main__.py): `settings` over each policy's own level."""
-    knobs = {p.name: bool(p.config_schema and PRIVATE_ONLY_KEY in p.config_schema.properties) for p in POLICIES}
-    return initial_config(settings, knobs)
+    return initial_config(settings, {p.name: p.name in POSTURE_POLICIES for p in POLICIES})
 

@@ -43,15 +43,15 @@ class Built:
 
 @runtime_checkable
 class WorkloadSection(Protocol):
-    """A section that builds a workload."""
+    """A section that builds a component. One that sessions reach (`workload = True`) also has `switch`: the config
+    that turns it off and on, for messages ("airgap:ssmHost = false", "airgap:ssmHost to true")."""
 
     enabled: bool
-    # The config that turns it off and on, for messages: ("airgap:ssmHost = false", "airgap:ssmHost to true").
-    switch: tuple[str, str]
+    workload: bool
 
     def needs(self) -> Needs: ...
     def build(self, settings: Any, built: Built) -> Any: ...
-    def export(self, settings: Any, component: Any) -> None: ...
+    def export(self, settings: Any, built: Built) -> None: ...
 
 
 @cache
@@ -68,6 +68,11 @@ def all_keys() -> dict[str, Key]:
 def workloads(sections: Mapping[str, Any]) -> list[Any]:
     """The workload sections' models, in build order."""
     return [model for model in sections.values() if isinstance(model, WorkloadSection)]
+
+
+def needs_of(sections: Mapping[str, Any]) -> Needs:
+    """What the enabled workloads need, together: the endpoints and gateway buckets the network must offer."""
+    return Needs.union(w.needs() for w in workloads(sections) if w.enabled)
 
 
 def build_workloads(settings: Any, built: Built) -> None:

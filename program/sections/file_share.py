@@ -20,7 +20,6 @@ KEYS = (Key("fileShare", "boolean", True, "Create the EFS file share mounted by 
 @dataclass(frozen=True)
 class FileShareSection:
     enabled: bool
-    switch = ("airgap:fileShare = false", "airgap:fileShare to true")
     workload = False  # the SSM host's disk, not something sessions reach
 
     def needs(self) -> Needs:

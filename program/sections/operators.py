@@ -27,7 +27,6 @@ _PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=
 class OperatorsSection:
     principals: tuple[str, ...]
     enabled = True
-    switch = ("", "")
     workload = False
 
     def needs(self) -> Needs:

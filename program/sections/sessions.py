@@ -32,7 +32,6 @@ class SessionsSection:
     idle_minutes: int
     max_minutes: int
     user: str
-    switch = ("", "")
     workload = False
 
     def needs(self) -> Needs:
