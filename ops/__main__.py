@@ -142,9 +142,9 @@ def _forward_check(args: argparse.Namespace) -> Callable[[dict[str, Any]], None]
     return check
 
 
-def _network(control: stack_control.Stack, open_stack: Callable[[str], stack_control.Stack]
-             ) -> stack_control.Stack | None:
-    named = stack_control.network_stack(control)
+def _network(control: stack_control.Stack, settings: dict[str, str],
+             open_stack: Callable[[str], stack_control.Stack]) -> stack_control.Stack | None:
+    named = settings.get("airgap:networkStack")
     if not named:
         return None
     try:
@@ -165,8 +165,9 @@ def run(args: argparse.Namespace,
         return sleep_stacks(args.stack, lambda n: first if n == first.name else opened(n), me, force=args.force)
     if args.command == "wake":
         control = opened(args.stack)
-        me = operator(args.profile, stack_control.region(control) or "us-east-1")
-        network = _network(control, opened)
+        settings = stack_control.config(control)  # one read of the stack's config for its region and network
+        me = operator(args.profile, settings.get("aws:region") or "us-east-1")
+        network = _network(control, settings, opened)
         if network is not None:
             # A workload stack checks its network offers every endpoint before it registers anything: wake that first.
             print(f"{args.stack} runs on {network.name}: waking {network.name} first (sleeping {args.stack} leaves it "
@@ -178,7 +179,8 @@ def run(args: argparse.Namespace,
         return _forward(args, load_outputs(args.stack, args.outputs))
     if args.command in ("session", "forward"):
         control = opened(args.stack)
-        me = operator(args.profile, stack_control.region(control) or "us-east-1", tools=True)
+        settings = stack_control.config(control)
+        me = operator(args.profile, settings.get("aws:region") or "us-east-1", tools=True)
         if args.command == "session":
             def body(outputs: dict[str, Any]) -> int:
                 return host_session(outputs, aws_session(args.profile, str(outputs.get(Out.REGION))),
@@ -189,7 +191,7 @@ def run(args: argparse.Namespace,
             def body(outputs: dict[str, Any]) -> int:
                 return _forward(args, outputs, me.sessions)
             check = _forward_check(args)
-        network = _network(control, opened)
+        network = _network(control, settings, opened)
         if network is not None:  # the network stack awake around the workload stack's session, and put back after
             check(stack_control.plain_outputs(control))  # before the network is woken for nothing
             return hold(network, lambda _: hold(control, body, me, stay_awake=args.stay_awake, check=check), me,

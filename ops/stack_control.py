@@ -91,11 +91,6 @@ def region(stack: Stack) -> str | None:
     return config(stack).get("aws:region") or None
 
 
-def network_stack(stack: Stack) -> str | None:
-    """The network stack a workload stack runs on (airgap:networkStack), if any."""
-    return config(stack).get("airgap:networkStack") or None
-
-
 class HasOutputs(Protocol):
     def outputs(self) -> Mapping[str, Any]: ...
 

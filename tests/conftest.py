@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "policy"))
 
+import ops  # noqa: E402, F401, I001 - first: it turns off gRPC fork support before grpc is imported
+
 from fake_ops import fake  # noqa: E402, F401 - the fake `pulumi` CLI, a fixture for the ops tests
 from ops_world import aws_env, ecs, moto_eni_fix, tools  # noqa: E402, F401 - moto's ECS for the ops tests
 

@@ -180,8 +180,7 @@ class Events:
     def close(self) -> None:
         if self.stream is not None:
             self.queue.put(None)
-            # Until the engine has every event: a process that exits with the stream open aborts in gRPC.
-            self.stream.join(timeout=120)
+            self.stream.join(timeout=10)
 
 
 class Cancel:
